@@ -1,0 +1,394 @@
+#include "util.h"
+
+#include "cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void strv_free(char **v) {
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+int strv_push(char ***v, const char *s) {
+        size_t n = strv_length(*v);
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        char **nv = realloc(*v, (n + 2) * sizeof(char *));
+        if (!nv) {
+                free(c);
+                return -ENOMEM;
+        }
+        nv[n] = c;
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+int strv_extend(char ***v, char *const *src) {
+        for (size_t i = 0; src && src[i]; i++) {
+                int r = strv_push(v, src[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+char **strv_copy(char *const *v) {
+        size_t n = strv_length(v);
+        char **c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(v[i]);
+                if (!c[i]) {
+                        strv_free(c);
+                        return NULL;
+                }
+        }
+        return c;
+}
+
+bool strv_contains(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+const char *strv_env_get(char *const *env, const char *key) {
+        size_t kl = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, kl) == 0 && env[i][kl] == '=')
+                        return env[i] + kl + 1;
+        return NULL;
+}
+
+bool str_startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+char *str_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+                return -EINVAL;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno)
+                return -errno;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_i64(const char *s, int64_t *ret) {
+        if (!s || !*s || *s == ' ' || *s == '+')
+                return -EINVAL;
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno)
+                return -errno;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_u32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int parse_int(const char *s, int *ret) {
+        int64_t v;
+        int r = parse_i64(s, &v);
+        if (r < 0)
+                return r;
+        if (v < INT_MIN || v > INT_MAX)
+                return -ERANGE;
+        *ret = (int) v;
+        return 0;
+}
+
+int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len) {
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len == cap) {
+                        if (cap >= max)
+                                return -EFBIG;
+                        cap = cap * 2 > max ? max : cap * 2;
+                        char *nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret,
+                 size_t *ret_len) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return read_fd_all(fd, max, ret, ret_len);
+}
+
+int write_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int write_file_at(int dirfd, const char *path, const char *data, int flags) {
+        _cleanup_close_ int fd =
+                openat(dirfd, path, O_WRONLY | O_CLOEXEC | flags, 0644);
+        if (fd < 0)
+                return -errno;
+        /* One write(2) call: kernel interface files (cgroup, proc) want the
+         * value in a single write. */
+        size_t len = strlen(data);
+        ssize_t n = write(fd, data, len);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != len)
+                return -EIO;
+        return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const char *data,
+                         size_t len, mode_t mode) {
+        char tmp[PATH_MAX];
+        if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int) getpid()) >=
+            (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = openat(
+                dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int rm_rf_at(int dirfd, const char *name) {
+        int fd = openat(dirfd, name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOTDIR || errno == ELOOP)
+                        return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+                return errno == ENOENT ? 0 : -errno;
+        }
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                int q = de->d_type == DT_DIR ? rm_rf_at(dirfd(d), de->d_name)
+                                             : (unlinkat(dirfd(d), de->d_name,
+                                                         0) < 0
+                                                        ? -errno
+                                                        : 0);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        closedir(d);
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0 &&
+            errno != ENOENT)
+                r = -errno;
+        return r;
+}
+
+int fd_send(int sock, int fd, const void *data, size_t len) {
+        char dummy = 0;
+        struct iovec iov = {.iov_base = (void *) (data ? data : &dummy),
+                            .iov_len = data ? len : 1};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        memset(&u, 0, sizeof(u));
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (fd >= 0) {
+                msg.msg_control = u.buf;
+                msg.msg_controllen = sizeof(u.buf);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+        for (;;) {
+                ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+                if (n >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+int fd_recv(int sock, int *ret_fd, void *data, size_t len) {
+        char dummy;
+        struct iovec iov = {.iov_base = data ? data : &dummy,
+                            .iov_len = data ? len : 1};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof(u.buf)};
+        ssize_t n;
+        do
+                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ECONNRESET;
+        int fd = -1;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+             c = CMSG_NXTHDR(&msg, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        if (ret_fd)
+                *ret_fd = fd;
+        else if (fd >= 0)
+                close(fd);
+        return (int) n;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *buf = NULL;
+        int r = read_file_at(AT_FDCWD, path, 4096, &buf, NULL);
+        if (r < 0)
+                return r;
+        /* comm may contain spaces and parentheses: skip past the last ')'. */
+        char *p = strrchr(buf, ')');
+        if (!p)
+                return -EINVAL;
+        p++;
+        /* After ')' come fields 3.. ; start time is field 22. */
+        for (int field = 2; field < 21; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EINVAL;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p + 1, &end, 10);
+        if (errno || end == p + 1)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+void format_rfc3339(char *buf, size_t size, int64_t sec, long nsec) {
+        time_t t = (time_t) sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char base[32];
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, size, "%s.%09ldZ", base, nsec);
+}

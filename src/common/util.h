@@ -1,0 +1,51 @@
+/* Small helpers shared by every folder: strings, string vectors, files,
+ * numbers and descriptor passing.  All return negative errno on failure. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* NULL-terminated string vectors. */
+size_t strv_length(char *const *v);
+int strv_push(char ***v, const char *s);    /* copies s */
+int strv_extend(char ***v, char *const *src);
+char **strv_copy(char *const *v);            /* NULL on ENOMEM */
+bool strv_contains(char *const *v, const char *s);
+/* The value of KEY in an env-style vector ("KEY=VALUE"), or NULL. */
+const char *strv_env_get(char *const *env, const char *key);
+
+bool str_startswith(const char *s, const char *prefix);
+bool str_endswith(const char *s, const char *suffix);
+char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict number parsing: the whole string must be a number in range. */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_i64(const char *s, int64_t *ret);
+int parse_u32(const char *s, uint32_t *ret);
+int parse_int(const char *s, int *ret);
+
+/* Whole-file helpers.  read_file_at NUL-terminates; ret_len optional. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret,
+                 size_t *ret_len);
+int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len);
+int write_all(int fd, const void *buf, size_t len);
+int write_file_at(int dirfd, const char *path, const char *data, int flags);
+/* Crash-safe replace: write to a temp file, fsync, rename, fsync dir. */
+int write_file_atomic_at(int dirfd, const char *name, const char *data,
+                         size_t len, mode_t mode);
+int mkdir_p(const char *path, mode_t mode);
+/* Remove a directory tree below dirfd/name without following symlinks. */
+int rm_rf_at(int dirfd, const char *name);
+
+/* SCM_RIGHTS descriptor passing over a unix socket. */
+int fd_send(int sock, int fd, const void *data, size_t len);
+int fd_recv(int sock, int *ret_fd, void *data, size_t len);
+
+/* Process start time (field 22 of /proc/PID/stat), used to tell a live
+ * container process from a recycled pid. */
+int proc_start_time(pid_t pid, uint64_t *ret);
+
+/* RFC 3339 time with nanoseconds, UTC. buf must hold 40 bytes. */
+void format_rfc3339(char *buf, size_t size, int64_t sec, long nsec);
