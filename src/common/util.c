@@ -264,12 +264,12 @@ int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-int rm_rf_at(int dirfd, const char *name) {
-        int fd = openat(dirfd, name,
+int rm_rf_at(int parent, const char *name) {
+        int fd = openat(parent, name,
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOTDIR || errno == ELOOP)
-                        return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+                        return unlinkat(parent, name, 0) < 0 ? -errno : 0;
                 return errno == ENOENT ? 0 : -errno;
         }
         DIR *d = fdopendir(fd);
@@ -291,7 +291,7 @@ int rm_rf_at(int dirfd, const char *name) {
                         r = q;
         }
         closedir(d);
-        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0 &&
+        if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && r == 0 &&
             errno != ENOENT)
                 r = -errno;
         return r;

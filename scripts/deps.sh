@@ -1,0 +1,17 @@
+#!/bin/bash
+# Install every package berth's build and tests need (Debian 12).
+# Quiet when everything is already there.
+set -euo pipefail
+PKGS=(meson ninja-build pkg-config gcc libc6-dev libjansson-dev
+      libseccomp-dev libcmocka-dev busybox-static python3 python3-pytest
+      clang-format iproute2 procps util-linux)
+missing=()
+for p in "${PKGS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+        echo "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
