@@ -155,14 +155,24 @@ int parse_int(const char *s, int *ret) {
 }
 
 int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len) {
-        size_t cap = 4096, len = 0;
+        size_t cap = max < 4096 ? max : 4096, len = 0;
         _cleanup_free_ char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        if (cap >= max)
-                                return -EFBIG;
+                        if (cap >= max) {
+                                /* Full: anything more is over the limit. */
+                                char extra;
+                                ssize_t n = read(fd, &extra, 1);
+                                if (n < 0 && errno == EINTR)
+                                        continue;
+                                if (n < 0)
+                                        return -errno;
+                                if (n > 0)
+                                        return -EFBIG;
+                                break;
+                        }
                         cap = cap * 2 > max ? max : cap * 2;
                         char *nb = realloc(buf, cap + 1);
                         if (!nb)

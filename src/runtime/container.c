@@ -850,69 +850,13 @@ int container_run(const struct runtime_opts *o, const struct create_opts *co,
                 return 0;
         }
 
-        pid_t pid = c.pid;
-        int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
-        int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
         int status = 0;
-        bool in_open = master >= 0;
-        for (;;) {
-                struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
-                                      {.fd = pfd, .events = POLLIN},
-                                      {.fd = master, .events = POLLIN},
-                                      {.fd = in_open ? STDIN_FILENO : -1,
-                                       .events = POLLIN}};
-                if (poll(p, 4, -1) < 0 && errno != EINTR)
-                        break;
-                if (p[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                if (si.ssi_signo == SIGCHLD)
-                                        continue;
-                                if (si.ssi_signo == SIGWINCH && master >= 0) {
-                                        struct winsize ws;
-                                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                                                ioctl(master, TIOCSWINSZ, &ws);
-                                        continue;
-                                }
-                                kill(pid, (int) si.ssi_signo);
-                        }
-                }
-                if (p[2].revents & POLLIN) {
-                        char buf[16384];
-                        ssize_t n = read(master, buf, sizeof(buf));
-                        if (n > 0)
-                                (void) write_all(STDOUT_FILENO, buf, (size_t) n);
-                }
-                if (p[3].revents & (POLLIN | POLLHUP)) {
-                        char buf[16384];
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n > 0)
-                                (void) write_all(master, buf, (size_t) n);
-                        else
-                                in_open = false;
-                }
-                if (p[1].revents & POLLIN) {
-                        if (waitpid(pid, &status, WNOHANG) == pid)
-                                break;
-                }
-        }
-        if (master >= 0) {
-                /* Drain what the program wrote just before it exited. */
-                char buf[16384];
-                fcntl(master, F_SETFL, O_NONBLOCK);
-                ssize_t n;
-                while ((n = read(master, buf, sizeof(buf))) > 0)
-                        (void) write_all(STDOUT_FILENO, buf, (size_t) n);
+        terminal_wait_child(c.pid, master, &all, &status);
+        if (master >= 0)
                 close(master);
-        }
-        if (sfd >= 0)
-                close(sfd);
-        if (pfd >= 0)
-                close(pfd);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (ret_status)
-                *ret_status = WIFEXITED(status) ? WEXITSTATUS(status)
-                                                : 128 + WTERMSIG(status);
+                *ret_status = status;
         /* The init is gone; remove what is left (other processes of the
          * container, cgroups, state). */
         struct container_state *fin = NULL;

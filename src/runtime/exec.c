@@ -283,59 +283,13 @@ int container_exec(const struct runtime_opts *o, const char *id,
                 r = 0;
                 goto out;
         }
-        int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
-        int wfd = (int) syscall(SYS_pidfd_open, pid, 0);
         int status = 0;
-        bool in_open = master >= 0;
-        for (;;) {
-                struct pollfd pf[4] = {{.fd = sfd, .events = POLLIN},
-                                       {.fd = wfd, .events = POLLIN},
-                                       {.fd = master, .events = POLLIN},
-                                       {.fd = in_open ? STDIN_FILENO : -1,
-                                        .events = POLLIN}};
-                if (poll(pf, 4, -1) < 0 && errno != EINTR)
-                        break;
-                if (pf[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                                if (si.ssi_signo != SIGCHLD &&
-                                    si.ssi_signo != SIGWINCH)
-                                        kill(pid, (int) si.ssi_signo);
-                }
-                if (pf[2].revents & POLLIN) {
-                        char buf[16384];
-                        ssize_t n = read(master, buf, sizeof(buf));
-                        if (n > 0)
-                                (void) write_all(STDOUT_FILENO, buf, (size_t) n);
-                }
-                if (pf[3].revents & (POLLIN | POLLHUP)) {
-                        char buf[16384];
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n > 0)
-                                (void) write_all(master, buf, (size_t) n);
-                        else
-                                in_open = false;
-                }
-                if (pf[1].revents & POLLIN &&
-                    waitpid(pid, &status, WNOHANG) == pid)
-                        break;
-        }
-        if (master >= 0) {
-                char buf[16384];
-                fcntl(master, F_SETFL, O_NONBLOCK);
-                ssize_t n;
-                while ((n = read(master, buf, sizeof(buf))) > 0)
-                        (void) write_all(STDOUT_FILENO, buf, (size_t) n);
+        terminal_wait_child(pid, master, &all, &status);
+        if (master >= 0)
                 close(master);
-        }
-        if (sfd >= 0)
-                close(sfd);
-        if (wfd >= 0)
-                close(wfd);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (ret_status)
-                *ret_status = WIFEXITED(status) ? WEXITSTATUS(status)
-                                                : 128 + WTERMSIG(status);
+                *ret_status = status;
         r = 0;
 out:
         if (sp[0] >= 0)

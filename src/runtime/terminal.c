@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -71,50 +73,61 @@ static int pump(int from, int to) {
         return write_all(to, buf, (size_t) n);
 }
 
-int terminal_proxy(int master) {
+int terminal_wait_child(pid_t pid, int master, const sigset_t *blocked,
+                        int *ret_status) {
         struct termios saved;
         bool raw = false;
-        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        if (master >= 0 && isatty(STDIN_FILENO) &&
+            tcgetattr(STDIN_FILENO, &saved) == 0) {
                 struct termios t = saved;
                 cfmakeraw(&t);
-                t.c_oflag = saved.c_oflag; /* keep output processing */
                 if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
                         raw = true;
                 copy_winsize(STDIN_FILENO, master);
         }
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        bool in_open = true;
+        _cleanup_close_ int sfd = signalfd(-1, blocked, SFD_CLOEXEC | SFD_NONBLOCK);
+        _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        int status = 0;
+        bool in_open = master >= 0;
         for (;;) {
-                struct pollfd p[3] = {
-                        {.fd = master, .events = POLLIN},
-                        {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
-                        {.fd = sfd, .events = POLLIN},
-                };
-                if (poll(p, 3, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
+                struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
+                                      {.fd = pfd, .events = POLLIN},
+                                      {.fd = master, .events = POLLIN},
+                                      {.fd = in_open ? STDIN_FILENO : -1,
+                                       .events = POLLIN}};
+                if (poll(p, 4, pfd >= 0 ? -1 : 100) < 0 && errno != EINTR)
                         break;
-                }
                 if (p[0].revents & POLLIN) {
-                        if (pump(master, STDOUT_FILENO) < 0)
-                                break;
-                } else if (p[0].revents & (POLLHUP | POLLERR))
-                        break;
-                if (p[1].revents & (POLLIN | POLLHUP)) {
-                        if (pump(STDIN_FILENO, master) < 0)
-                                in_open = false;
-                }
-                if (p[2].revents & POLLIN) {
                         struct signalfd_siginfo si;
-                        (void) !read(sfd, &si, sizeof(si));
-                        copy_winsize(STDIN_FILENO, master);
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGCHLD)
+                                        continue;
+                                if (si.ssi_signo == SIGWINCH) {
+                                        if (master >= 0)
+                                                copy_winsize(STDIN_FILENO,
+                                                             master);
+                                        continue;
+                                }
+                                kill(pid, (int) si.ssi_signo);
+                        }
                 }
+                if ((p[2].revents & POLLIN) && pump(master, STDOUT_FILENO) < 0)
+                        master = -1;
+                if ((p[3].revents & (POLLIN | POLLHUP)) &&
+                    pump(STDIN_FILENO, master) < 0)
+                        in_open = false;
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        break;
+        }
+        if (master >= 0) {
+                /* Drain what the program wrote just before it exited. */
+                fcntl(master, F_SETFL, O_NONBLOCK);
+                while (pump(master, STDOUT_FILENO) == 0)
+                        ;
         }
         if (raw)
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status)
+                                        : 128 + WTERMSIG(status);
         return 0;
 }

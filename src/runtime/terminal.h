@@ -12,7 +12,13 @@ struct berr;
 int terminal_setup(int console_sock, unsigned height, unsigned width,
                    struct berr *err);
 
-/* Copy between our stdio and a pty master until the master hangs up
- * (the container exited).  Puts our stdin in raw mode when it is a tty and
- * restores it; passes window size changes on. */
-int terminal_proxy(int master);
+#include <signal.h>
+#include <sys/types.h>
+
+/* Wait for our child `pid` to exit while forwarding every signal in
+ * `blocked` (already blocked by the caller) to it, and, when master >= 0,
+ * copying between our stdio and the pty master (raw mode on a tty stdin,
+ * window size changes passed on).  Stores a shell-style status (code, or
+ * 128+signal). */
+int terminal_wait_child(pid_t pid, int master, const sigset_t *blocked,
+                        int *ret_status);
