@@ -7,6 +7,7 @@
 #include "error.h"
 #include "hooks.h"
 #include "init.h"
+#include "rootfs.h"
 #include "seccomp_filter.h"
 #include "spec.h"
 #include "state.h"
@@ -58,6 +59,8 @@ struct creation {
         char *rootfs;
         char *cgroup_path;
         char **cgroup_sources;
+        int *mount_fds;
+        size_t spec_n_mounts;
         const char *id;
         bool dir_made;
 };
@@ -90,6 +93,12 @@ static void creation_release(struct creation *c) {
         free(c->rootfs);
         free(c->cgroup_path);
         strv_free(c->cgroup_sources);
+        if (c->mount_fds) {
+                for (size_t i = 0; i < c->spec_n_mounts; i++)
+                        if (c->mount_fds[i] >= 0)
+                                close(c->mount_fds[i]);
+                free(c->mount_fds);
+        }
 }
 
 /* Undo a failed create: the process, its cgroups, its state. */
@@ -342,6 +351,10 @@ static int prepare(const struct runtime_opts *o, const struct create_opts *co,
                                         spec_ns_name(ns->type), ns->path);
                 c->ns_fds[ns->type] = fd;
         }
+        r = rootfs_make_idmapped_mounts(c->spec, &c->mount_fds, err);
+        if (r < 0)
+                return r;
+        c->spec_n_mounts = c->spec->n_mounts;
         if (c->spec->linux_.seccomp) {
                 r = seccomp_compile(c->spec->linux_.seccomp, &c->seccomp, err);
                 if (r < 0)
@@ -492,6 +505,7 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                         .no_new_keyring = co->no_new_keyring,
                         .preserve_fds = co->preserve_fds,
                         .cgroup_sources = c->cgroup_sources,
+                        .mount_fds = c->mount_fds,
                         .seccomp = c->seccomp,
                 };
                 memcpy(a.ns_fds, c->ns_fds, sizeof(a.ns_fds));

@@ -59,7 +59,7 @@ char *runtime_features_json(void) {
                                               0));
         json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
         json_object_set_new(lx, "mountExtensions",
-                            json_pack("{s:{s:b}}", "idmap", "enabled", 0));
+                            json_pack("{s:{s:b}}", "idmap", "enabled", 1));
         json_object_set_new(o, "linux", lx);
 
         const struct scmp_version *v = seccomp_version();

@@ -322,6 +322,7 @@ void container_init(const struct init_args *a) {
         struct rootfs_ctx rc = {.spec = s,
                                 .rootfs = a->rootfs,
                                 .cgroup_sources = a->cgroup_sources,
+                                .mount_fds = a->mount_fds,
                                 .in_userns = a->new_userns ||
                                              a->ns_fds[SPEC_NS_USER] >= 0,
                                 .new_netns = a->new_netns};
@@ -356,7 +357,8 @@ void container_init(const struct init_args *a) {
                 char name[128];
                 snprintf(name, sizeof(name), "_ses.%.100s", a->id);
                 if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 &&
-                    errno != ENOSYS && errno != EPERM)
+                    errno != ENOSYS && errno != EPERM && errno != EACCES &&
+                    errno != EDQUOT)
                         fail(fd, errno,
                              (berr_set(&err, errno, "join session keyring"),
                               &err));

@@ -23,6 +23,7 @@ struct init_args {
         bool no_new_keyring;
         unsigned preserve_fds;
         char **cgroup_sources;
+        const int *mount_fds; /* from rootfs_make_idmapped_mounts */
         const struct seccomp_prog *seccomp;
 };
 

@@ -19,6 +19,9 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <sched.h>
 #include <unistd.h>
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -262,7 +265,159 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
         return 0;
 }
 
-static int mount_one(const struct rootfs_ctx *c, int rootfd,
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+
+static int write_map(pid_t pid, const char *file, const struct spec_idmap *m,
+                     size_t n) {
+        char buf[4096];
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+                int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n",
+                                 m[i].container_id, m[i].host_id, m[i].size);
+                if (w < 0 || (size_t) w >= sizeof(buf) - off)
+                        return -E2BIG;
+                off += (size_t) w;
+        }
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
+        return write_file_at(AT_FDCWD, path, buf, 0);
+}
+
+/* A user namespace carrying the given mappings, held only by the returned
+ * fd: a child enters it and waits, we write its maps, open its
+ * /proc/PID/ns/user, then end the child. */
+static int userns_with_maps(const struct spec_idmap *u, size_t nu,
+                            const struct spec_idmap *g, size_t ng) {
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL,
+                                    NULL, NULL, NULL);
+        if (pid < 0) {
+                int e = errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return -e;
+        }
+        if (pid == 0) {
+                char ch;
+                close(pipefd[1]);
+                (void) !read(pipefd[0], &ch, 1);
+                _exit(0);
+        }
+        close(pipefd[0]);
+        int r = write_map(pid, "uid_map", u, nu);
+        if (r >= 0)
+                r = write_map(pid, "gid_map", g, ng);
+        int fd = -1;
+        if (r >= 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = -errno;
+        }
+        close(pipefd[1]);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return r < 0 ? r : fd;
+}
+
+int rootfs_make_idmapped_mounts(const struct spec *s, int **ret,
+                                struct berr *err) {
+        *ret = NULL;
+        bool any = false;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                any |= s->mounts[i].idmap;
+        if (!any)
+                return 0;
+        int *fds = malloc(s->n_mounts * sizeof(int));
+        if (!fds)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                fds[i] = -1;
+        int r = 0;
+        for (size_t i = 0; i < s->n_mounts && r >= 0; i++) {
+                const struct spec_mount *m = &s->mounts[i];
+                if (!m->idmap)
+                        continue;
+                const struct spec_idmap *u = m->uid_mappings,
+                                        *g = m->gid_mappings;
+                size_t nu = m->n_uid_mappings, ng = m->n_gid_mappings;
+                if (!nu) {
+                        u = s->linux_.uid_mappings;
+                        nu = s->linux_.n_uid_mappings;
+                }
+                if (!ng) {
+                        g = s->linux_.gid_mappings;
+                        ng = s->linux_.n_gid_mappings;
+                }
+                if (!nu || !ng || !m->source) {
+                        r = berr_setx(err, EINVAL,
+                                      "mounts[%zu]: an idmapped mount of "
+                                      "'%s' needs a source and uid/gid "
+                                      "mappings (its own or the container's)",
+                                      i, m->destination);
+                        break;
+                }
+                int ns = userns_with_maps(u, nu, g, ng);
+                if (ns < 0) {
+                        r = berr_set(err, ns,
+                                     "mounts[%zu]: create user namespace for "
+                                     "the idmapped mount of '%s'",
+                                     i, m->source);
+                        break;
+                }
+                int tree = (int) syscall(
+                        SYS_open_tree, AT_FDCWD, m->source,
+                        OPEN_TREE_CLONE | O_CLOEXEC |
+                                (m->recursive ? AT_RECURSIVE : 0));
+                if (tree < 0) {
+                        r = berr_set(err, errno, "mounts[%zu]: clone '%s'", i,
+                                     m->source);
+                        close(ns);
+                        break;
+                }
+                struct mount_attr_s a = {.attr_set = MOUNT_ATTR_IDMAP,
+                                         .userns_fd = (uint64_t) ns};
+                if (syscall(SYS_mount_setattr, tree, "",
+                            AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0),
+                            &a, sizeof(a)) < 0) {
+                        r = berr_set(err, errno,
+                                     "mounts[%zu]: id-map '%s' (the "
+                                     "filesystem may not support idmapped "
+                                     "mounts)",
+                                     i, m->source);
+                        close(tree);
+                        close(ns);
+                        break;
+                }
+                close(ns);
+                fds[i] = tree;
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < s->n_mounts; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                free(fds);
+                return r;
+        }
+        *ret = fds;
+        return 0;
+}
+
+static int mount_one(const struct rootfs_ctx *c, int rootfd, size_t index,
                      const struct spec_mount *m, struct berr *err) {
         const char *type = m->type;
         bool is_bind = m->bind || (type && !strcmp(type, "bind"));
@@ -292,9 +447,21 @@ static int mount_one(const struct rootfs_ctx *c, int rootfd,
         if (type && !strcmp(type, "cgroup") && !is_bind)
                 return mount_cgroup(c, rootfd, m, target, err);
 
+        int premade = c->mount_fds ? c->mount_fds[index] : -1;
+        if (premade >= 0) {
+                /* Attach the idmapped tree the runtime prepared. */
+                if (syscall(SYS_move_mount, premade, "", target, "",
+                            MOVE_MOUNT_F_EMPTY_PATH |
+                                    MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return berr_set(err, errno,
+                                        "attach idmapped mount of '%s' on "
+                                        "'%s'",
+                                        m->source, m->destination);
+                is_bind = true;
+        }
         if (is_bind) {
                 unsigned long bflags = MS_BIND | (m->recursive ? MS_REC : 0);
-                if (mount(m->source, tp, NULL, bflags, NULL) < 0)
+                if (premade < 0 && mount(m->source, tp, NULL, bflags, NULL) < 0)
                         return berr_set(err, errno, "bind mount '%s' on '%s'",
                                         m->source, m->destination);
                 _cleanup_close_ int again =
@@ -515,7 +682,7 @@ int rootfs_prepare(const struct rootfs_ctx *c, struct berr *err) {
         if (rootfd < 0)
                 return berr_set(err, errno, "open rootfs '%s'", c->rootfs);
         for (size_t i = 0; i < s->n_mounts; i++) {
-                int r = mount_one(c, rootfd, &s->mounts[i], err);
+                int r = mount_one(c, rootfd, i, &s->mounts[i], err);
                 if (r < 0)
                         return r;
         }

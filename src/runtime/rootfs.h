@@ -16,6 +16,8 @@ struct rootfs_ctx {
         const struct spec *spec;
         const char *rootfs;    /* absolute host path of the rootfs */
         char **cgroup_sources; /* from cgroup_mount_sources(), may be NULL */
+        const int *mount_fds;  /* per spec mount: a detached idmapped mount
+                                  made by the runtime, or -1 */
         bool in_userns;        /* mknod impossible: bind host devices */
         bool new_netns;        /* sysfs can be mounted fresh */
 };
@@ -29,6 +31,14 @@ int rootfs_pivot(const char *rootfs, bool no_pivot, struct berr *err);
 /* After pivot_root: sysctls, masked and read-only paths, read-only root,
  * final propagation. */
 int rootfs_finalize(const struct rootfs_ctx *c, struct berr *err);
+
+/* In the runtime process (host namespaces): for every mount with the
+ * "idmap"/"ridmap" option, clone its source into a detached mount and
+ * apply its id mapping (the mount's own, or the container's user namespace
+ * mappings).  *ret gets one fd per spec mount (-1 where not idmapped); the
+ * init attaches them with move_mount.  Caller closes the fds and frees. */
+int rootfs_make_idmapped_mounts(const struct spec *s, int **ret,
+                                struct berr *err);
 
 /* Open PATH inside the root at rootfd without escaping it (openat2
  * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).  Exposed for tests. */
