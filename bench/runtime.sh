@@ -41,7 +41,7 @@ fi
 
 mkdir -p "$W/bundle/rootfs"/{bin,proc,sys,dev,etc,tmp}
 cp /bin/busybox "$W/bundle/rootfs/bin/"
-for a in $(/bin/busybox --list); do ln -sf busybox "$W/bundle/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$W/bundle/rootfs/bin/$a"; done
 cd "$W/bundle"
 runc spec
 python3 - <<'PY'
