@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +279,34 @@ static char *make_state_json(struct creation *c, enum container_status st) {
         }
         cs.annotations = ann;
         return state_to_json(&cs, st, false);
+}
+
+/* The host user's name for `state`'s owner field.  Read from /etc/passwd
+ * by hand: the static binary must not load NSS modules. */
+static void owner_name(uid_t uid, char *buf, size_t size) {
+        snprintf(buf, size, "%u", (unsigned) uid);
+        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+        if (!f)
+                return;
+        char line[1024];
+        while (fgets(line, sizeof(line), f)) {
+                char *name = line, *c1 = strchr(line, ':');
+                if (!c1)
+                        continue;
+                char *c2 = strchr(c1 + 1, ':');
+                if (!c2)
+                        continue;
+                uint32_t u;
+                char *c3 = strchr(c2 + 1, ':');
+                if (!c3)
+                        continue;
+                *c3 = '\0';
+                if (parse_u32(c2 + 1, &u) == 0 && u == uid) {
+                        *c1 = '\0';
+                        snprintf(buf, size, "%s", name);
+                        return;
+                }
+        }
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct berr *err) {
@@ -577,8 +604,9 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
         clock_gettime(CLOCK_REALTIME, &now);
         format_rfc3339(created, sizeof(created), now.tv_sec, now.tv_nsec);
         st.created = created;
-        struct passwd *pw = getpwuid(getuid());
-        st.owner = pw ? pw->pw_name : (char *) "";
+        char owner[64];
+        owner_name(getuid(), owner, sizeof(owner));
+        st.owner = owner;
         _cleanup_strv_free_ char **ann = NULL;
         for (size_t i = 0; i < s->n_annotations; i++) {
                 _cleanup_free_ char *kv = str_printf(
