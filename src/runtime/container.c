@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -335,6 +336,38 @@ static int write_pid_file(const char *path, pid_t pid, struct berr *err) {
         return 0;
 }
 
+/* Hand the seccomp notify fd to the agent at linux.seccomp.listenerPath
+ * with the container process state, as the runtime spec describes. */
+static int send_seccomp_listener(struct creation *c, int lfd,
+                                 const char *state_json, struct berr *err) {
+        const struct spec_seccomp *sc = c->spec->linux_.seccomp;
+        if (!sc->listener_path)
+                return berr_setx(err, EINVAL,
+                                 "linux.seccomp.listenerPath: required when "
+                                 "SCMP_ACT_NOTIFY is used");
+        _cleanup_close_ int sock =
+                connect_unix(sc->listener_path, err, "seccomp listener");
+        if (sock < 0)
+                return sock;
+        json_error_t je;
+        json_t *st = json_loads(state_json, 0, &je);
+        json_t *msg = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion",
+                                "1.2.0", "fds", "seccompFd", "pid",
+                                (int) c->pid, "metadata",
+                                sc->listener_metadata ? sc->listener_metadata
+                                                      : "",
+                                "state", st ? st : json_object());
+        _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        json_decref(msg);
+        if (!text)
+                return -ENOMEM;
+        int r = fd_send(sock, lfd, text, strlen(text));
+        if (r < 0)
+                return berr_set(err, r, "send seccomp fd to '%s'",
+                                sc->listener_path);
+        return 0;
+}
+
 static int prepare(const struct runtime_opts *o, const struct create_opts *co,
                    struct creation *c, bool internal_tty, struct berr *err) {
         int r = state_check_id(co->id, err);
@@ -580,6 +613,18 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                 }
                 if (t == SYNC_READY)
                         break;
+                if (t == SYNC_SECCOMP) {
+                        int lfd = -1;
+                        r = fd_recv(c->sync_fd, &lfd, NULL, 0);
+                        if (r < 0 || lfd < 0)
+                                return berr_set(err, r < 0 ? r : EBADF,
+                                                "receive seccomp listener");
+                        r = send_seccomp_listener(c, lfd, sj, err);
+                        close(lfd);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (t == SYNC_HOOKS) {
                         r = hooks_run(s, SPEC_HOOK_PRESTART, sj, err);
                         if (r >= 0)

@@ -178,7 +178,8 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
         /* Loading a seccomp filter without no_new_privs needs
          * CAP_SYS_ADMIN; keep it until the filter is in (process_finish),
          * so the filter only has to allow capset and execve after it. */
-        plan->keep_admin = plan->seccomp && !p->no_new_privileges &&
+        plan->keep_admin = plan->seccomp && !plan->seccomp_done &&
+                           !p->no_new_privileges &&
                            !(effective & (UINT64_C(1) << CAP_SYS_ADMIN));
         r = caps_apply_bounding(bounding, err);
         if (r < 0)
@@ -220,7 +221,7 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
 
 int process_finish(const struct process_plan *plan, struct berr *err) {
         const struct spec_process *p = plan->p;
-        if (plan->seccomp) {
+        if (plan->seccomp && !plan->seccomp_done) {
                 int r = seccomp_install(plan->seccomp, err);
                 if (r < 0)
                         return r;
@@ -381,6 +382,20 @@ void container_init(const struct init_args *a) {
 
         close_all_but(a);
         struct process_plan plan = {.p = p, .seccomp = a->seccomp};
+        if (a->seccomp && seccomp_uses_notify(a->seccomp)) {
+                /* The listener fd must reach listenerPath in the host, which
+                 * only the runtime process can still see: load the filter
+                 * now (it must allow what init does from here on) and hand
+                 * the fd over. */
+                int lfd = seccomp_install(a->seccomp, &err);
+                if (lfd < 0)
+                        fail(fd, lfd, &err);
+                if (sync_send(fd, SYNC_SECCOMP, 0, NULL, 0) < 0 ||
+                    fd_send(fd, lfd, "fd", 2) < 0)
+                        _exit(1);
+                close(lfd);
+                plan.seccomp_done = true;
+        }
         r = process_prepare(&plan, &err);
         if (r < 0)
                 fail(fd, r, &err);

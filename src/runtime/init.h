@@ -40,6 +40,7 @@ struct process_plan {
         const struct seccomp_prog *seccomp;
         char *exe; /* resolved executable path */
         bool keep_admin; /* CAP_SYS_ADMIN kept until seccomp is loaded */
+        bool seccomp_done; /* already installed (notify profiles) */
 };
 int process_prepare(struct process_plan *plan, struct berr *err);
 /* Last steps right before execve: seccomp, final caps, ambient caps. */

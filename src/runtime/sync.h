@@ -15,6 +15,8 @@ enum sync_type {
         SYNC_READY,      /* init -> runtime: waiting for start */
         SYNC_ERROR,      /* either way: payload is the message */
         SYNC_START,      /* start -> init over exec.sock */
+        SYNC_SECCOMP,    /* init -> runtime: next packet carries the seccomp
+                            notify listener fd */
 };
 
 #define SYNC_PAYLOAD_MAX (256 * 1024)
