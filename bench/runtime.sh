@@ -12,7 +12,7 @@ RUNS=${RUNS:-40}
 bash scripts/deps-peers.sh >/dev/null 2>&1 || true
 command -v hyperfine >/dev/null || { echo "hyperfine is needed"; exit 1; }
 
-W=$(mktemp -d /tmp/berth-bench.XXXXXX)
+W=$(mktemp -d /run/berth-bench.XXXXXX)  # tmpfs, like /run/runc
 HUGETLB_MOUNTED=0
 cleanup() {
         for rt in berth crun runc; do

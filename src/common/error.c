@@ -57,7 +57,11 @@ int berr_prefix(struct berr *err, int code, const char *fmt, ...) {
                 snprintf(old, sizeof(old), "%s", err->msg);
         else
                 snprintf(old, sizeof(old), "%s", strerror(code));
-        snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+        /* Assemble in a larger buffer, then keep what fits. */
+        char both[2 * BERR_MSG_MAX + 2];
+        snprintf(both, sizeof(both), "%s: %s", prefix, old);
+        memcpy(err->msg, both, sizeof(err->msg) - 1);
+        err->msg[sizeof(err->msg) - 1] = '\0';
         if (!err->code)
                 err->code = code;
         return -(err->code ? err->code : code);
