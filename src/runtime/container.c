@@ -368,6 +368,49 @@ static int send_seccomp_listener(struct creation *c, int lfd,
         return 0;
 }
 
+/* The device rules the spec asks for, followed by the devices every
+ * container gets (as runc does): the standard character devices, ptys,
+ * mknod of anything (the node is useless without an allow rule), and each
+ * of linux.devices, which would otherwise be created but unusable. */
+static int apply_resources(struct cgroup *cg, const struct spec *s,
+                           struct berr *err) {
+        const struct spec_resources *res = s->linux_.resources;
+        if (!res->has_devices)
+                return cgroup_apply(cg, res, err);
+        static const struct spec_dev_rule defaults[] = {
+                {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},
+                {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},
+                {true, 'c', 1, 7, "rwm"}, {true, 'c', 1, 8, "rwm"},
+                {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
+                {true, 'c', 5, 1, "rwm"}, {true, 'c', 5, 2, "rwm"},
+                {true, 'c', 136, -1, "rwm"},
+        };
+        size_t n = res->n_devices + ELEMENTSOF(defaults) + s->linux_.n_devices;
+        _cleanup_free_ struct spec_dev_rule *rules = calloc(n, sizeof(*rules));
+        if (!rules)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < res->n_devices; i++)
+                rules[k++] = res->devices[i];
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+                rules[k++] = defaults[i];
+        for (size_t i = 0; i < s->linux_.n_devices; i++) {
+                const struct spec_device *d = &s->linux_.devices[i];
+                if (d->type != 'c' && d->type != 'b' && d->type != 'u')
+                        continue;
+                rules[k++] = (struct spec_dev_rule){
+                        .allow = true,
+                        .type = d->type == 'b' ? 'b' : 'c',
+                        .major = d->major,
+                        .minor = d->minor,
+                        .access = "rwm"};
+        }
+        struct spec_resources copy = *res;
+        copy.devices = rules;
+        copy.n_devices = k;
+        return cgroup_apply(cg, &copy, err);
+}
+
 static int prepare(const struct runtime_opts *o, const struct create_opts *co,
                    struct creation *c, bool internal_tty, struct berr *err) {
         int r = state_check_id(co->id, err);
@@ -458,7 +501,7 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
         if (r < 0)
                 return r;
         if (s->linux_.resources) {
-                r = cgroup_apply(c->cg, s->linux_.resources, err);
+                r = apply_resources(c->cg, s, err);
                 if (r < 0)
                         return r;
         }
