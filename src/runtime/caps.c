@@ -70,7 +70,15 @@ int caps_apply(const struct spec_caps *c, struct berr *err) {
                 return berr_set(err, errno, "clear the ambient capabilities");
         int last = caps_last_cap();
         for (int i = 0; i <= last && i < 64; i++) {
-                if (!(c->ambient & (UINT64_C(1) << i)))
+                uint64_t bit = UINT64_C(1) << i;
+                if (!(c->ambient & bit))
+                        continue;
+                /* The kernel only raises an ambient capability that is
+                 * also permitted and inheritable.  Specs written by
+                 * `runc spec` list ambient capabilities with an empty
+                 * inheritable set; runc skips them with a warning, and so
+                 * do we (silently: this library does not print). */
+                if (!(c->permitted & bit) || !(c->inheritable & bit))
                         continue;
                 if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
                         return berr_set(err, errno,
