@@ -236,7 +236,7 @@ int write_file_at(int dirfd, const char *path, const char *data, int flags) {
 }
 
 int write_file_atomic_at(int dirfd, const char *name, const char *data,
-                         size_t len, mode_t mode) {
+                         size_t len, mode_t mode, int flags) {
         char tmp[PATH_MAX];
         if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int) getpid()) >=
             (int) sizeof(tmp))
@@ -246,7 +246,7 @@ int write_file_atomic_at(int dirfd, const char *name, const char *data,
         if (fd < 0)
                 return -errno;
         int r = write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && (flags & WRITE_SYNC) && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;

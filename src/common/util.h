@@ -32,9 +32,14 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret,
 int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len);
 int write_all(int fd, const void *buf, size_t len);
 int write_file_at(int dirfd, const char *path, const char *data, int flags);
-/* Crash-safe replace: write to a temp file, fsync, rename, fsync dir. */
+/* Replace a file atomically: write a temp file, rename it over `name`.
+ * Readers see the old or the new content, never a torn one.  With
+ * WRITE_SYNC the data is fsync'ed before the rename, so it also survives a
+ * host crash (the daemon's state needs that; the runtime's state in /run
+ * dies with the host's containers anyway). */
+#define WRITE_SYNC 1
 int write_file_atomic_at(int dirfd, const char *name, const char *data,
-                         size_t len, mode_t mode);
+                         size_t len, mode_t mode, int flags);
 int mkdir_p(const char *path, mode_t mode);
 /* Remove a directory tree below dirfd/name without following symlinks. */
 int rm_rf_at(int dirfd, const char *name);

@@ -330,7 +330,7 @@ static int write_pid_file(const char *path, pid_t pid, struct berr *err) {
                                         *dir ? dir : "/");
                 dfd = owned;
         }
-        int r = write_file_atomic_at(dfd, name, buf, (size_t) n, 0644);
+        int r = write_file_atomic_at(dfd, name, buf, (size_t) n, 0644, 0);
         if (r < 0)
                 return berr_set(err, r, "write pid file '%s'", path);
         return 0;
@@ -488,7 +488,8 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
         r = read_file_at(AT_FDCWD, cfg, 16 << 20, &cfgtext, &cfglen);
         if (r < 0)
                 return berr_set(err, r, "read '%s'", cfg);
-        r = write_file_atomic_at(c->dirfd, "config.json", cfgtext, cfglen, 0600);
+        r = write_file_atomic_at(c->dirfd, "config.json", cfgtext, cfglen, 0600,
+                                 0);
         if (r < 0)
                 return berr_set(err, r, "save config of '%s'", c->id);
 

@@ -129,7 +129,7 @@ int state_save(int dirfd, const struct container_state *st, struct berr *err) {
         if (!text)
                 return -ENOMEM;
         int r = write_file_atomic_at(dirfd, "state.json", text, strlen(text),
-                                     0600);
+                                     0600, 0);
         if (r < 0)
                 return berr_set(err, r, "write state of container '%s'",
                                 st->id);

@@ -69,14 +69,15 @@ static void test_files(void **state) {
         assert_non_null(mkdtemp(dir));
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(dfd >= 0);
-        assert_int_equal(write_file_atomic_at(dfd, "a.json", "{}", 2, 0600), 0);
+        assert_int_equal(write_file_atomic_at(dfd, "a.json", "{}", 2, 0600,
+                                                  WRITE_SYNC), 0);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         assert_int_equal(read_file_at(dfd, "a.json", 100, &text, &len), 0);
         assert_string_equal(text, "{}");
         assert_int_equal(len, 2);
         char *big = NULL;
-        assert_int_equal(write_file_atomic_at(dfd, "b", "0123456789", 10, 0600),
+        assert_int_equal(write_file_atomic_at(dfd, "b", "0123456789", 10, 0600, 0),
                          0);
         assert_int_equal(read_file_at(dfd, "b", 4, &big, NULL), -EFBIG);
         char sub[512];
