@@ -19,8 +19,8 @@ int log_setup(const char *path, bool json, bool debug) {
         log_json_ = json;
         log_debug_ = debug;
         if (path && *path) {
-                int fd = open(path,
-                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+                int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                              0640);
                 if (fd < 0)
                         return -errno;
                 log_fd_ = fd;
@@ -78,8 +78,9 @@ void log_msg(enum log_level level, const char *fmt, ...) {
                 struct timespec t;
                 clock_gettime(CLOCK_REALTIME, &t);
                 format_rfc3339(ts, sizeof(ts), t.tv_sec, t.tv_nsec);
-                snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n",
-                         ts, names[level], msg);
+                snprintf(line, sizeof(line),
+                         "time=\"%s\" level=%s msg=\"%s\"\n", ts, names[level],
+                         msg);
         } else if (level == LOG_ERROR)
                 snprintf(line, sizeof(line), "berth-runtime: %s\n", msg);
         else

@@ -292,11 +292,11 @@ int rm_rf_at(int parent, const char *name) {
         while ((de = readdir(d))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
-                int q = de->d_type == DT_DIR ? rm_rf_at(dirfd(d), de->d_name)
-                                             : (unlinkat(dirfd(d), de->d_name,
-                                                         0) < 0
-                                                        ? -errno
-                                                        : 0);
+                int q = de->d_type == DT_DIR
+                                ? rm_rf_at(dirfd(d), de->d_name)
+                                : (unlinkat(dirfd(d), de->d_name, 0) < 0
+                                           ? -errno
+                                           : 0);
                 if (q < 0 && r == 0)
                         r = q;
         }

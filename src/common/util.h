@@ -9,9 +9,9 @@
 
 /* NULL-terminated string vectors. */
 size_t strv_length(char *const *v);
-int strv_push(char ***v, const char *s);    /* copies s */
+int strv_push(char ***v, const char *s); /* copies s */
 int strv_extend(char ***v, char *const *src);
-char **strv_copy(char *const *v);            /* NULL on ENOMEM */
+char **strv_copy(char *const *v); /* NULL on ENOMEM */
 bool strv_contains(char *const *v, const char *s);
 /* The value of KEY in an env-style vector ("KEY=VALUE"), or NULL. */
 const char *strv_env_get(char *const *env, const char *key);

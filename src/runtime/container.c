@@ -135,7 +135,8 @@ static int validate(struct creation *c, const struct create_opts *o,
                                  "process: missing (a container needs a "
                                  "process to run)");
         if (!s->process->args || !s->process->args[0])
-                return berr_setx(err, EINVAL, "process.args: must not be empty");
+                return berr_setx(err, EINVAL,
+                                 "process.args: must not be empty");
         if (!spec_find_ns(s, SPEC_NS_MNT))
                 return berr_setx(err, EINVAL,
                                  "linux.namespaces: a mount namespace is "
@@ -195,8 +196,7 @@ static int validate(struct creation *c, const struct create_opts *o,
                                         "and raising it needs "
                                         "CAP_SYS_RESOURCE, which the runtime "
                                         "does not have",
-                                        rl->name,
-                                        (unsigned long long) rl->hard,
+                                        rl->name, (unsigned long long) rl->hard,
                                         (unsigned long long) cur.rlim_max);
                 }
         }
@@ -209,9 +209,8 @@ static int validate(struct creation *c, const struct create_opts *o,
         return 0;
 }
 
-static int write_id_map(pid_t pid, const char *file,
-                        const struct spec_idmap *m, size_t n,
-                        struct berr *err) {
+static int write_id_map(pid_t pid, const char *file, const struct spec_idmap *m,
+                        size_t n, struct berr *err) {
         char buf[4096];
         size_t off = 0;
         for (size_t i = 0; i < n; i++) {
@@ -267,9 +266,8 @@ static int connect_unix(const char *path, struct berr *err, const char *what) {
 }
 
 static char *make_state_json(struct creation *c, enum container_status st) {
-        struct container_state cs = {.id = (char *) c->id,
-                                     .bundle = c->bundle,
-                                     .pid = c->pid};
+        struct container_state cs = {
+                .id = (char *) c->id, .bundle = c->bundle, .pid = c->pid};
         _cleanup_strv_free_ char **ann = NULL;
         for (size_t i = 0; i < c->spec->n_annotations; i++) {
                 _cleanup_free_ char *kv =
@@ -323,10 +321,12 @@ static int write_pid_file(const char *path, pid_t pid, struct berr *err) {
         if (slash) {
                 *slash = '\0';
                 name = slash + 1;
-                owned = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                owned = open(*dir ? dir : "/",
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (owned < 0)
-                        return berr_set(err, errno, "open pid file directory "
-                                                    "'%s'",
+                        return berr_set(err, errno,
+                                        "open pid file directory "
+                                        "'%s'",
                                         *dir ? dir : "/");
                 dfd = owned;
         }
@@ -351,12 +351,11 @@ static int send_seccomp_listener(struct creation *c, int lfd,
                 return sock;
         json_error_t je;
         json_t *st = json_loads(state_json, 0, &je);
-        json_t *msg = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion",
-                                "1.2.0", "fds", "seccompFd", "pid",
-                                (int) c->pid, "metadata",
-                                sc->listener_metadata ? sc->listener_metadata
-                                                      : "",
-                                "state", st ? st : json_object());
+        json_t *msg =
+                json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.2.0",
+                          "fds", "seccompFd", "pid", (int) c->pid, "metadata",
+                          sc->listener_metadata ? sc->listener_metadata : "",
+                          "state", st ? st : json_object());
         _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
         json_decref(msg);
         if (!text)
@@ -378,11 +377,11 @@ static int apply_resources(struct cgroup *cg, const struct spec *s,
         if (!res->has_devices)
                 return cgroup_apply(cg, res, err);
         static const struct spec_dev_rule defaults[] = {
-                {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},
-                {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},
-                {true, 'c', 1, 7, "rwm"}, {true, 'c', 1, 8, "rwm"},
-                {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
-                {true, 'c', 5, 1, "rwm"}, {true, 'c', 5, 2, "rwm"},
+                {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"},
+                {true, 'c', 1, 3, "rwm"},    {true, 'c', 1, 5, "rwm"},
+                {true, 'c', 1, 7, "rwm"},    {true, 'c', 1, 8, "rwm"},
+                {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},
+                {true, 'c', 5, 1, "rwm"},    {true, 'c', 5, 2, "rwm"},
                 {true, 'c', 136, -1, "rwm"},
         };
         size_t n = res->n_devices + ELEMENTSOF(defaults) + s->linux_.n_devices;
@@ -432,7 +431,8 @@ static int prepare(const struct runtime_opts *o, const struct create_opts *co,
                 return r;
         const char *root = c->spec->root_path;
         _cleanup_free_ char *joined =
-                root[0] == '/' ? strdup(root) : str_printf("%s/%s", c->bundle, root);
+                root[0] == '/' ? strdup(root)
+                               : str_printf("%s/%s", c->bundle, root);
         if (!joined)
                 return -ENOMEM;
         c->rootfs = realpath(joined, NULL);
@@ -441,9 +441,11 @@ static int prepare(const struct runtime_opts *o, const struct create_opts *co,
         struct stat st;
         if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
                 return berr_setx(err, ENOTDIR,
-                                 "root.path '%s' is not a directory", c->rootfs);
+                                 "root.path '%s' is not a directory",
+                                 c->rootfs);
         for (size_t i = 0; i < c->spec->linux_.n_namespaces; i++) {
-                const struct spec_namespace *ns = &c->spec->linux_.namespaces[i];
+                const struct spec_namespace *ns =
+                        &c->spec->linux_.namespaces[i];
                 if (!ns->path)
                         continue;
                 int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
@@ -698,8 +700,9 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
         st.owner = owner;
         _cleanup_strv_free_ char **ann = NULL;
         for (size_t i = 0; i < s->n_annotations; i++) {
-                _cleanup_free_ char *kv = str_printf(
-                        "%s=%s", s->annotations[i].key, s->annotations[i].value);
+                _cleanup_free_ char *kv =
+                        str_printf("%s=%s", s->annotations[i].key,
+                                   s->annotations[i].value);
                 if (kv)
                         strv_push(&ann, kv);
         }
@@ -802,7 +805,8 @@ static void run_poststart(int dirfd, const struct container_state *st) {
         if (load_spec(dirfd, &s, NULL) < 0)
                 return;
         if (s->n_hooks[SPEC_HOOK_POSTSTART]) {
-                _cleanup_free_ char *sj = state_to_json(st, STATUS_RUNNING, false);
+                _cleanup_free_ char *sj =
+                        state_to_json(st, STATUS_RUNNING, false);
                 struct berr e = {0};
                 /* Failures of poststart hooks are warnings (runtime spec). */
                 if (hooks_run(s, SPEC_HOOK_POSTSTART, sj, &e) < 0)
@@ -859,7 +863,8 @@ static int do_delete(int rootfd, int dirfd, struct container_state *st,
         }
         if (st->pid > 0) {
                 uint64_t t;
-                if (proc_start_time(st->pid, &t) == 0 && t == st->pid_start_time) {
+                if (proc_start_time(st->pid, &t) == 0 &&
+                    t == st->pid_start_time) {
                         int pfd = (int) syscall(SYS_pidfd_open, st->pid, 0);
                         if (pfd >= 0) {
                                 syscall(SYS_pidfd_send_signal, pfd, SIGKILL,
@@ -1030,10 +1035,10 @@ int container_list(const struct runtime_opts *o, struct container_info **ret,
         *ret_n = 0;
         int rootfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                return errno == ENOENT ? 0
-                                       : berr_set(err, errno,
-                                                  "open state root '%s'",
-                                                  o->root);
+                return errno == ENOENT
+                               ? 0
+                               : berr_set(err, errno, "open state root '%s'",
+                                          o->root);
         DIR *d = fdopendir(rootfd);
         if (!d) {
                 close(rootfd);
@@ -1045,8 +1050,9 @@ int container_list(const struct runtime_opts *o, struct container_info **ret,
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
-                int dfd = openat(dirfd(d), de->d_name,
-                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int dfd =
+                        openat(dirfd(d), de->d_name,
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (dfd < 0)
                         continue;
                 struct container_state *st = NULL;
@@ -1096,7 +1102,8 @@ int container_kill(const struct runtime_opts *o, const char *id, int sig,
                 if (r >= 0) {
                         r = cgroup_kill_all(cg, sig);
                         if (r < 0)
-                                berr_set(err, r, "signal processes of '%s'", id);
+                                berr_set(err, r, "signal processes of '%s'",
+                                         id);
                         cgroup_free(cg);
                 }
                 container_state_free(st);
@@ -1114,7 +1121,8 @@ int container_kill(const struct runtime_opts *o, const char *id, int sig,
         if (proc_start_time(st->pid, &t) < 0 || t != st->pid_start_time)
                 r = berr_setx(err, ESRCH, "container '%s' is not running", id);
         else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
-                r = berr_set(err, errno, "signal %d to container '%s'", sig, id);
+                r = berr_set(err, errno, "signal %d to container '%s'", sig,
+                             id);
         close(pfd);
         container_state_free(st);
         return r;

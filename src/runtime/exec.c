@@ -105,17 +105,17 @@ static int exec_child(const struct spec *s, struct spec_process *p, int pidfd,
         int flags = 0;
         for (size_t i = 0; i < s->linux_.n_namespaces; i++)
                 if (s->linux_.namespaces[i].type != SPEC_NS_PID)
-                        flags |= spec_ns_clone_flag(s->linux_.namespaces[i].type);
+                        flags |= spec_ns_clone_flag(
+                                s->linux_.namespaces[i].type);
         if (flags && setns(pidfd, flags) < 0) {
                 berr_set(&err, errno, "join the container's namespaces");
                 goto fail;
         }
         close(pidfd);
         if (console_fd >= 0) {
-                r = terminal_setup(console_fd,
-                                   p->has_console_size ? p->console_height : 0,
-                                   p->has_console_size ? p->console_width : 0,
-                                   &err);
+                r = terminal_setup(
+                        console_fd, p->has_console_size ? p->console_height : 0,
+                        p->has_console_size ? p->console_width : 0, &err);
                 if (r < 0)
                         goto fail;
                 close(console_fd);
@@ -266,12 +266,12 @@ int container_exec(const struct runtime_opts *o, const char *id,
         if (e->pid_file) {
                 char buf[32];
                 int n = snprintf(buf, sizeof(buf), "%d", (int) pid);
-                _cleanup_close_ int fd = open(e->pid_file,
-                                              O_WRONLY | O_CREAT | O_TRUNC |
-                                                      O_CLOEXEC,
-                                              0644);
+                _cleanup_close_ int fd =
+                        open(e->pid_file,
+                             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || write_all(fd, buf, (size_t) n) < 0)
-                        berr_set(err, errno, "write pid file '%s'", e->pid_file);
+                        berr_set(err, errno, "write pid file '%s'",
+                                 e->pid_file);
         }
         int master = -1;
         if (own_tty) {

@@ -35,7 +35,8 @@ char *runtime_features_json(void) {
         json_t *caps = json_array();
         for (int c = 0; c <= spec_cap_last(); c++)
                 if (spec_cap_name(c))
-                        json_array_append_new(caps, json_string(spec_cap_name(c)));
+                        json_array_append_new(caps,
+                                              json_string(spec_cap_name(c)));
         json_object_set_new(lx, "capabilities", caps);
         json_object_set_new(lx, "cgroup",
                             json_pack("{s:b,s:b,s:b,s:b,s:b}", "v1", 1, "v2", 1,
@@ -49,14 +50,14 @@ char *runtime_features_json(void) {
         json_object_set_new(sc, "knownFlags", strarr(seccomp_known_flags));
         json_object_set_new(sc, "supportedFlags", strarr(seccomp_known_flags));
         json_object_set_new(lx, "seccomp", sc);
-        json_object_set_new(lx, "apparmor",
-                            json_pack("{s:b}", "enabled",
-                                      access("/sys/kernel/security/apparmor",
-                                             F_OK) == 0));
-        json_object_set_new(lx, "selinux",
-                            json_pack("{s:b}", "enabled",
-                                      access("/sys/fs/selinux/enforce", F_OK) ==
-                                              0));
+        json_object_set_new(
+                lx, "apparmor",
+                json_pack("{s:b}", "enabled",
+                          access("/sys/kernel/security/apparmor", F_OK) == 0));
+        json_object_set_new(
+                lx, "selinux",
+                json_pack("{s:b}", "enabled",
+                          access("/sys/fs/selinux/enforce", F_OK) == 0));
         json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
         json_object_set_new(lx, "mountExtensions",
                             json_pack("{s:{s:b}}", "idmap", "enabled", 1));
@@ -77,14 +78,21 @@ char *runtime_features_json(void) {
 
 static const char *const default_caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL",
                                            "CAP_NET_BIND_SERVICE", NULL};
-static const char *const masked[] = {
-        "/proc/acpi",          "/proc/asound",       "/proc/kcore",
-        "/proc/keys",          "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats",   "/proc/sched_debug",  "/sys/firmware",
-        "/proc/scsi",          "/sys/devices/virtual/powercap", NULL};
-static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq",
-                                       "/proc/sys", "/proc/sysrq-trigger",
-                                       NULL};
+static const char *const masked[] = {"/proc/acpi",
+                                     "/proc/asound",
+                                     "/proc/kcore",
+                                     "/proc/keys",
+                                     "/proc/latency_stats",
+                                     "/proc/timer_list",
+                                     "/proc/timer_stats",
+                                     "/proc/sched_debug",
+                                     "/sys/firmware",
+                                     "/proc/scsi",
+                                     "/sys/devices/virtual/powercap",
+                                     NULL};
+static const char *const readonly[] = {"/proc/bus",           "/proc/fs",
+                                       "/proc/irq",           "/proc/sys",
+                                       "/proc/sysrq-trigger", NULL};
 
 static json_t *mnt(const char *dest, const char *type, const char *src,
                    const char *const *opts) {
@@ -95,7 +103,8 @@ static json_t *mnt(const char *dest, const char *type, const char *src,
 char *runtime_default_spec_json(int rootless) {
         json_t *caps = strarr(default_caps);
         json_t *process = json_pack(
-                "{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:{s:O,s:O,s:O},s:[{s:s,s:i,"
+                "{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:{s:O,s:O,s:O},s:[{s:s,s:"
+                "i,"
                 "s:i}],s:b}",
                 "terminal", 1, "user", "uid", 0, "gid", 0, "args", "sh", "env",
                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
@@ -121,33 +130,35 @@ char *runtime_default_spec_json(int rootless) {
                                                 "newinstance", "ptmxmode=0666",
                                                 "mode=0620", "gid=5", NULL}));
         json_array_append_new(
-                mounts, mnt("/dev/shm", "tmpfs", "shm",
-                            (const char *[]){"nosuid", "noexec", "nodev",
-                                             "mode=1777", "size=65536k", NULL}));
-        json_array_append_new(
-                mounts, mnt("/dev/mqueue", "mqueue", "mqueue",
-                            (const char *[]){"nosuid", "noexec", "nodev", NULL}));
+                mounts,
+                mnt("/dev/shm", "tmpfs", "shm",
+                    (const char *[]){"nosuid", "noexec", "nodev", "mode=1777",
+                                     "size=65536k", NULL}));
+        json_array_append_new(mounts, mnt("/dev/mqueue", "mqueue", "mqueue",
+                                          (const char *[]){"nosuid", "noexec",
+                                                           "nodev", NULL}));
         if (rootless)
                 json_array_append_new(
-                        mounts, mnt("/sys", "none", "/sys",
-                                    (const char *[]){"rbind", "nosuid",
-                                                     "noexec", "nodev", "ro",
-                                                     NULL}));
+                        mounts,
+                        mnt("/sys", "none", "/sys",
+                            (const char *[]){"rbind", "nosuid", "noexec",
+                                             "nodev", "ro", NULL}));
         else
                 json_array_append_new(
                         mounts, mnt("/sys", "sysfs", "sysfs",
                                     (const char *[]){"nosuid", "noexec",
                                                      "nodev", "ro", NULL}));
-        json_array_append_new(
-                mounts, mnt("/sys/fs/cgroup", "cgroup", "cgroup",
-                            (const char *[]){"nosuid", "noexec", "nodev",
-                                             "relatime", "ro", NULL}));
+        json_array_append_new(mounts,
+                              mnt("/sys/fs/cgroup", "cgroup", "cgroup",
+                                  (const char *[]){"nosuid", "noexec", "nodev",
+                                                   "relatime", "ro", NULL}));
 
         json_t *nss = json_array();
-        const char *nslist[] = {"pid", "network", "ipc", "uts", "mount",
-                                "cgroup", NULL};
+        const char *nslist[] = {"pid",   "network", "ipc", "uts",
+                                "mount", "cgroup",  NULL};
         for (int i = 0; nslist[i]; i++)
-                json_array_append_new(nss, json_pack("{s:s}", "type", nslist[i]));
+                json_array_append_new(nss,
+                                      json_pack("{s:s}", "type", nslist[i]));
         json_t *lx = json_object();
         if (rootless) {
                 json_array_append_new(nss, json_pack("{s:s}", "type", "user"));
@@ -160,10 +171,9 @@ char *runtime_default_spec_json(int rootless) {
                                               0, "hostID", (int) getgid(),
                                               "size", 1));
         } else {
-                json_object_set_new(
-                        lx, "resources",
-                        json_pack("{s:[{s:b,s:s}]}", "devices", "allow", 0,
-                                  "access", "rwm"));
+                json_object_set_new(lx, "resources",
+                                    json_pack("{s:[{s:b,s:s}]}", "devices",
+                                              "allow", 0, "access", "rwm"));
         }
         json_object_set_new(lx, "namespaces", nss);
         json_object_set_new(lx, "maskedPaths", strarr(masked));

@@ -109,8 +109,8 @@ static int run_one(const struct spec_hook *h, const char *kind,
         if (WIFEXITED(status))
                 return berr_setx(err, EIO, "%s hook '%s' exited with status %d",
                                  kind, h->path, WEXITSTATUS(status));
-        return berr_setx(err, EIO, "%s hook '%s' was killed by signal %d",
-                         kind, h->path, WTERMSIG(status));
+        return berr_setx(err, EIO, "%s hook '%s' was killed by signal %d", kind,
+                         h->path, WTERMSIG(status));
 }
 
 int hooks_run(const struct spec *s, enum spec_hook_kind kind,

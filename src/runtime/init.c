@@ -76,8 +76,8 @@ int process_find_exe(const struct spec_process *p, char **ret,
                 return *ret ? 0 : -ENOMEM;
         }
         if (saw_eacces)
-                return berr_setx(err, EACCES,
-                                 "exec: '%s': permission denied", name);
+                return berr_setx(err, EACCES, "exec: '%s': permission denied",
+                                 name);
         return berr_setx(err, ENOENT,
                          "exec: '%s': executable file not found in $PATH",
                          name);
@@ -123,8 +123,9 @@ static int set_user(const struct spec_process *p, struct berr *err) {
         for (size_t i = 0; i < n; i++)
                 groups[i] = u->additional_gids[i];
         if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
-                return berr_set(err, errno, "process.user.additionalGids: "
-                                            "setgroups");
+                return berr_set(err, errno,
+                                "process.user.additionalGids: "
+                                "setgroups");
         if (setresgid(u->gid, u->gid, u->gid) < 0)
                 return berr_set(err, errno, "process.user.gid: setgid %u",
                                 u->gid);
@@ -246,7 +247,7 @@ static __attribute__((noreturn)) void fail(int fd, int r,
 static int join_namespaces(const struct init_args *a, struct berr *err) {
         /* The user namespace first: the others are owned by it. */
         static const enum spec_ns order[] = {
-                SPEC_NS_USER, SPEC_NS_MNT,    SPEC_NS_NET, SPEC_NS_IPC,
+                SPEC_NS_USER, SPEC_NS_MNT,    SPEC_NS_NET,  SPEC_NS_IPC,
                 SPEC_NS_UTS,  SPEC_NS_CGROUP, SPEC_NS_TIME,
         };
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
@@ -331,7 +332,8 @@ void container_init(const struct init_args *a) {
         if (r < 0)
                 fail(fd, r, &err);
 
-        if (s->n_hooks[SPEC_HOOK_PRESTART] || s->n_hooks[SPEC_HOOK_CREATE_RUNTIME]) {
+        if (s->n_hooks[SPEC_HOOK_PRESTART] ||
+            s->n_hooks[SPEC_HOOK_CREATE_RUNTIME]) {
                 r = sync_send(fd, SYNC_HOOKS, 0, NULL, 0);
                 if (r < 0)
                         _exit(1);
@@ -357,7 +359,8 @@ void container_init(const struct init_args *a) {
         if (!a->no_new_keyring) {
                 char name[128];
                 snprintf(name, sizeof(name), "_ses.%.100s", a->id);
-                if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 &&
+                if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) <
+                            0 &&
                     errno != ENOSYS && errno != EPERM && errno != EACCES &&
                     errno != EDQUOT)
                         fail(fd, errno,
@@ -375,8 +378,7 @@ void container_init(const struct init_args *a) {
                         fail(fd, r, &err);
                 close(a->console_fd);
         }
-        if (s->linux_.has_personality &&
-            personality(s->linux_.personality) < 0)
+        if (s->linux_.has_personality && personality(s->linux_.personality) < 0)
                 fail(fd, errno,
                      (berr_set(&err, errno, "linux.personality"), &err));
 

@@ -11,13 +11,13 @@ struct seccomp_prog;
 struct init_args {
         const struct spec *spec;
         const char *id;
-        const char *rootfs;  /* absolute, resolved in the host */
-        int sync_fd;         /* init's end of the socketpair */
-        int exec_listen_fd;  /* listening exec.sock */
-        int console_fd;      /* connected console socket or -1 */
+        const char *rootfs;       /* absolute, resolved in the host */
+        int sync_fd;              /* init's end of the socketpair */
+        int exec_listen_fd;       /* listening exec.sock */
+        int console_fd;           /* connected console socket or -1 */
         int ns_fds[_SPEC_NS_MAX]; /* namespaces to join by path, or -1 */
         bool new_userns;
-        bool new_cgroupns;   /* unshared once inside the cgroup */
+        bool new_cgroupns; /* unshared once inside the cgroup */
         bool new_netns;
         bool no_pivot;
         bool no_new_keyring;
@@ -38,8 +38,8 @@ __attribute__((noreturn)) void container_init(const struct init_args *a);
 struct process_plan {
         const struct spec_process *p;
         const struct seccomp_prog *seccomp;
-        char *exe; /* resolved executable path */
-        bool keep_admin; /* CAP_SYS_ADMIN kept until seccomp is loaded */
+        char *exe;         /* resolved executable path */
+        bool keep_admin;   /* CAP_SYS_ADMIN kept until seccomp is loaded */
         bool seccomp_done; /* already installed (notify profiles) */
 };
 int process_prepare(struct process_plan *plan, struct berr *err);
@@ -47,6 +47,7 @@ int process_prepare(struct process_plan *plan, struct berr *err);
 int process_finish(const struct process_plan *plan, struct berr *err);
 /* Resolve p->args[0] against PATH from p->env (like execvp, but with the
  * container's PATH, not ours).  Caller frees. */
-int process_find_exe(const struct spec_process *p, char **ret, struct berr *err);
+int process_find_exe(const struct spec_process *p, char **ret,
+                     struct berr *err);
 /* Mark fds >= 3 + preserve close-on-exec, and clear it for preserved. */
 void process_close_fds(unsigned preserve_fds);

@@ -168,8 +168,8 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
                         struct berr *err) {
         char tp[32];
         fdpath(tp, target);
-        unsigned long flags = (m->flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV |
-                              MS_NOEXEC;
+        unsigned long flags =
+                (m->flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
         bool ro = m->flags & MS_RDONLY;
         char **src = c->cgroup_sources;
         /* Pure v2 host: one entry with an empty name. */
@@ -179,9 +179,8 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
                         return 0;
                 /* Without a cgroup namespace, bind the group instead. */
                 if (mount(src[0] + 1, tp, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        return berr_set(err, errno,
-                                        "bind cgroup '%s' on '%s'", src[0] + 1,
-                                        m->destination);
+                        return berr_set(err, errno, "bind cgroup '%s' on '%s'",
+                                        src[0] + 1, m->destination);
                 _cleanup_close_ int again =
                         rootfs_open_in_root(rootfd, m->destination, O_PATH);
                 if (again < 0)
@@ -200,8 +199,8 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
         if (mount("tmpfs", tp, "tmpfs", flags, "mode=755") < 0)
                 return berr_set(err, errno, "mount tmpfs for cgroups on '%s'",
                                 m->destination);
-        _cleanup_close_ int base =
-                rootfs_open_in_root(rootfd, m->destination, O_PATH | O_DIRECTORY);
+        _cleanup_close_ int base = rootfs_open_in_root(rootfd, m->destination,
+                                                       O_PATH | O_DIRECTORY);
         if (base < 0)
                 return berr_set(err, base, "reopen '%s'", m->destination);
         for (size_t i = 0; src && src[i]; i++) {
@@ -234,7 +233,8 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
                 if (mount(NULL, tp2, NULL,
                           MS_REMOUNT | MS_BIND | flags | (ro ? MS_RDONLY : 0),
                           NULL) < 0)
-                        return berr_set(err, errno, "remount cgroup '%s'", dest);
+                        return berr_set(err, errno, "remount cgroup '%s'",
+                                        dest);
                 /* Co-mounted controllers ("cpu,cpuacct") get the usual
                  * per-controller symlinks. */
                 if (strchr(name, ',')) {
@@ -451,8 +451,8 @@ static int mount_one(const struct rootfs_ctx *c, int rootfd, size_t index,
         if (premade >= 0) {
                 /* Attach the idmapped tree the runtime prepared. */
                 if (syscall(SYS_move_mount, premade, "", target, "",
-                            MOVE_MOUNT_F_EMPTY_PATH |
-                                    MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                    0)
                         return berr_set(err, errno,
                                         "attach idmapped mount of '%s' on "
                                         "'%s'",
@@ -470,7 +470,8 @@ static int mount_one(const struct rootfs_ctx *c, int rootfd, size_t index,
                         return berr_set(err, again, "reopen '%s'",
                                         m->destination);
                 fdpath(tp, again);
-                unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+                unsigned long extra =
+                        m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
                 if (extra) {
                         unsigned long keep =
                                 c->in_userns ? locked_flags(again) : 0;
@@ -496,8 +497,7 @@ static int mount_one(const struct rootfs_ctx *c, int rootfd, size_t index,
                 }
                 if (m->propagation != SPEC_PROP_NONE &&
                     mount(NULL, tp, NULL, prop_flags[m->propagation], NULL) < 0)
-                        return berr_set(err, errno,
-                                        "set propagation of '%s'",
+                        return berr_set(err, errno, "set propagation of '%s'",
                                         m->destination);
                 return 0;
         }
@@ -511,7 +511,8 @@ static int mount_one(const struct rootfs_ctx *c, int rootfd, size_t index,
                  * (what runc does for --net=host in a user namespace). */
                 if (type && !strcmp(type, "sysfs") &&
                     (e == EPERM || e == EBUSY)) {
-                        if (mount("/sys", tp, NULL, MS_BIND | MS_REC, NULL) == 0)
+                        if (mount("/sys", tp, NULL, MS_BIND | MS_REC, NULL) ==
+                            0)
                                 return 0;
                 }
                 return berr_set(err, e, "mount '%s' (type %s) on '%s'", src,
@@ -538,14 +539,13 @@ struct default_dev {
 };
 
 static const struct default_dev default_devs[] = {
-        {"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-        {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+        {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+        {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
-static int make_device(const struct rootfs_ctx *c, int rootfd,
-                       const char *path, char type, unsigned major,
-                       unsigned minor, mode_t mode, uid_t uid, gid_t gid,
-                       struct berr *err) {
+static int make_device(const struct rootfs_ctx *c, int rootfd, const char *path,
+                       char type, unsigned major, unsigned minor, mode_t mode,
+                       uid_t uid, gid_t gid, struct berr *err) {
         _cleanup_free_ char *dir = strdup(path);
         if (!dir)
                 return -ENOMEM;
@@ -561,7 +561,8 @@ static int make_device(const struct rootfs_ctx *c, int rootfd,
         /* O_PATH dir fd can't be used with mknodat; reopen as directory. */
         char dp[32];
         fdpath(dp, dfd);
-        _cleanup_close_ int dir_fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dir_fd =
+                open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return berr_set(err, errno, "open '%s'", dir);
         (void) unlinkat(dir_fd, name, 0);
@@ -630,18 +631,18 @@ static int setup_dev(const struct rootfs_ctx *c, int rootfd, struct berr *err) {
         }
         for (size_t i = 0; i < s->linux_.n_devices; i++) {
                 const struct spec_device *d = &s->linux_.devices[i];
-                r = make_device(c, rootfd, d->path, d->type == 'u' ? 'c' : d->type,
-                                (unsigned) d->major, (unsigned) d->minor,
-                                d->has_file_mode ? d->file_mode : 0666,
-                                d->has_uid ? d->uid : 0,
-                                d->has_gid ? d->gid : 0, err);
+                r = make_device(
+                        c, rootfd, d->path, d->type == 'u' ? 'c' : d->type,
+                        (unsigned) d->major, (unsigned) d->minor,
+                        d->has_file_mode ? d->file_mode : 0666,
+                        d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, err);
                 if (r < 0)
                         return r;
         }
         if (!own_dev)
                 return 0;
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
+                {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
                 {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
                 {"pts/ptmx", "ptmx"},
         };
@@ -719,8 +720,8 @@ int rootfs_pivot(const char *rootfs, bool no_pivot, struct berr *err) {
 static int write_sysctls(const struct spec *s, struct berr *err) {
         if (s->linux_.n_sysctl == 0)
                 return 0;
-        _cleanup_close_ int procsys =
-                open("/proc/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int procsys = open(
+                "/proc/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (procsys < 0)
                 return berr_set(err, errno, "open '/proc/sys' for sysctls");
         struct statfs sf;
@@ -741,14 +742,16 @@ static int write_sysctls(const struct spec *s, struct berr *err) {
                                      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
                                              RESOLVE_NO_MAGICLINKS);
                 if (fd < 0)
-                        return berr_set(err, fd, "linux.sysctl: open '%s'", key);
+                        return berr_set(err, fd, "linux.sysctl: open '%s'",
+                                        key);
                 const char *v = s->linux_.sysctl[i].value;
                 ssize_t w = write(fd, v, strlen(v));
                 int e = errno;
                 close(fd);
                 if (w < 0)
-                        return berr_set(err, e, "linux.sysctl: write '%s' to '%s'",
-                                        v, key);
+                        return berr_set(err, e,
+                                        "linux.sysctl: write '%s' to '%s'", v,
+                                        key);
         }
         return 0;
 }
@@ -789,7 +792,8 @@ static int mask_paths(const struct spec *s, struct berr *err) {
                 char tp[32];
                 fdpath(tp, target);
                 if (S_ISDIR(st.st_mode)) {
-                        if (mount("tmpfs", tp, "tmpfs", MS_RDONLY, "size=0k") < 0)
+                        if (mount("tmpfs", tp, "tmpfs", MS_RDONLY, "size=0k") <
+                            0)
                                 return berr_set(err, errno, "mask '%s'", *p);
                         continue;
                 }
@@ -857,7 +861,8 @@ int rootfs_finalize(const struct rootfs_ctx *c, struct berr *err) {
                         return berr_set(err, errno, "remount '/' read-only");
         }
         enum spec_propagation p = s->linux_.rootfs_propagation;
-        if (p != SPEC_PROP_NONE && mount(NULL, "/", NULL, prop_flags[p], NULL) < 0)
+        if (p != SPEC_PROP_NONE &&
+            mount(NULL, "/", NULL, prop_flags[p], NULL) < 0)
                 return berr_set(err, errno, "set rootfs propagation");
         return 0;
 }

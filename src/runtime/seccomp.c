@@ -33,10 +33,11 @@ struct seccomp_prog {
 };
 
 const char *const seccomp_known_actions[] = {
-        "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
-        "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY",
-        NULL,
+        "SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+        "SCMP_ACT_ERRNO",       "SCMP_ACT_TRACE",
+        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
+        "SCMP_ACT_NOTIFY",      NULL,
 };
 
 const char *const seccomp_known_operators[] = {
@@ -70,13 +71,16 @@ static const struct {
 };
 
 const char *const seccomp_known_archs[] = {
-        "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",
-        "SCMP_ARCH_ARM",       "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",
-        "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
-        "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-        "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",
-        "SCMP_ARCH_S390X",     "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",
-        "SCMP_ARCH_RISCV64",   NULL,
+        "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64",     "SCMP_ARCH_MIPS",
+        "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64",
+        "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",
+        "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64",
+        "SCMP_ARCH_RISCV64",     NULL,
 };
 
 static const struct {
@@ -205,11 +209,10 @@ int seccomp_compile(const struct spec_seccomp *s, struct seccomp_prog **ret,
                 struct scmp_arg_cmp cmp[6];
                 for (size_t j = 0; j < sc->n_args && j < 6; j++) {
                         const struct spec_seccomp_arg *a = &sc->args[j];
-                        cmp[j] = (struct scmp_arg_cmp){
-                                .arg = a->index,
-                                .op = ops[a->op],
-                                .datum_a = a->value,
-                                .datum_b = a->value_two};
+                        cmp[j] = (struct scmp_arg_cmp){.arg = a->index,
+                                                       .op = ops[a->op],
+                                                       .datum_a = a->value,
+                                                       .datum_b = a->value_two};
                 }
                 bool split = same_arg_twice(sc);
                 for (char **n = sc->names; n && *n; n++) {
@@ -223,7 +226,8 @@ int seccomp_compile(const struct spec_seccomp *s, struct seccomp_prog **ret,
                                         sc->n_args ? cmp : NULL);
                         else {
                                 r = 0;
-                                for (size_t j = 0; j < sc->n_args && r >= 0; j++)
+                                for (size_t j = 0; j < sc->n_args && r >= 0;
+                                     j++)
                                         r = seccomp_rule_add_array(ctx, act, nr,
                                                                    1, &cmp[j]);
                         }

@@ -117,11 +117,11 @@ struct spec_mount {
         uint64_t attr_set;         /* MOUNT_ATTR_* for recursive variants */
         uint64_t attr_clr;
         enum spec_propagation propagation;
-        bool bind;       /* "bind" or "rbind" option, or type "bind" */
-        bool recursive;  /* "rbind" */
-        bool idmap;      /* "idmap" / "ridmap" */
-        bool tmpcopyup;  /* crun/runc extension, ignored */
-        char *data;      /* remaining options joined by ',' (fs data) */
+        bool bind;      /* "bind" or "rbind" option, or type "bind" */
+        bool recursive; /* "rbind" */
+        bool idmap;     /* "idmap" / "ridmap" */
+        bool tmpcopyup; /* crun/runc extension, ignored */
+        char *data;     /* remaining options joined by ',' (fs data) */
         struct spec_idmap *uid_mappings;
         size_t n_uid_mappings;
         struct spec_idmap *gid_mappings;
@@ -366,8 +366,8 @@ int spec_load_file(const char *path, struct spec **ret, struct berr *err);
 void spec_free(struct spec *s);
 
 /* Parse a process.json document (used by `exec --process`). */
-int spec_process_parse(const char *json, size_t len,
-                       struct spec_process **ret, struct berr *err);
+int spec_process_parse(const char *json, size_t len, struct spec_process **ret,
+                       struct berr *err);
 void spec_process_free(struct spec_process *p);
 
 /* Parse a linux.resources document (used by `update --resources`). */

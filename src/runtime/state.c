@@ -38,8 +38,8 @@ int state_check_id(const char *id, struct berr *err) {
                 char c = id[i];
                 bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                           (c >= '0' && c <= '9') ||
-                          (i > 0 && (c == '_' || c == '.' || c == '+' ||
-                                     c == '-'));
+                          (i > 0 &&
+                           (c == '_' || c == '.' || c == '+' || c == '-'));
                 if (!ok)
                         return berr_setx(err, EINVAL,
                                          "invalid container id '%s': only "
@@ -84,8 +84,7 @@ int state_dir_open(int rootfd, const char *id, struct berr *err) {
                 if (errno == ENOENT)
                         return berr_setx(err, ENOENT,
                                          "container '%s' does not exist", id);
-                return berr_set(err, errno, "open state of container '%s'",
-                                id);
+                return berr_set(err, errno, "open state of container '%s'", id);
         }
         return fd;
 }
@@ -108,7 +107,8 @@ int state_save(int dirfd, const struct container_state *st, struct berr *err) {
         set_str(o, "cgroupPath", st->cgroup_path);
         set_str(o, "created", st->created);
         set_str(o, "owner", st->owner);
-        json_object_set_new(o, "systemdCgroup", json_boolean(st->systemd_cgroup));
+        json_object_set_new(o, "systemdCgroup",
+                            json_boolean(st->systemd_cgroup));
         json_object_set_new(o, "pid", json_integer(st->pid));
         json_object_set_new(o, "pidStartTime",
                             json_integer((json_int_t) st->pid_start_time));
@@ -117,9 +117,8 @@ int state_save(int dirfd, const struct container_state *st, struct berr *err) {
                 const char *eq = strchr(st->annotations[i], '=');
                 if (!eq)
                         continue;
-                _cleanup_free_ char *k =
-                        strndup(st->annotations[i],
-                                (size_t) (eq - st->annotations[i]));
+                _cleanup_free_ char *k = strndup(
+                        st->annotations[i], (size_t) (eq - st->annotations[i]));
                 if (k)
                         json_object_set_new(ann, k, json_string(eq + 1));
         }
@@ -226,7 +225,8 @@ static bool init_alive(const struct container_state *st) {
         return true;
 }
 
-enum container_status state_status(int dirfd, const struct container_state *st) {
+enum container_status state_status(int dirfd,
+                                   const struct container_state *st) {
         if (!init_alive(st))
                 return STATUS_STOPPED;
         if (faccessat(dirfd, "exec.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -252,9 +252,8 @@ char *state_to_json(const struct container_state *st,
                 return NULL;
         json_object_set_new(o, "ociVersion", json_string("1.2.0"));
         json_object_set_new(o, "id", json_string(st->id));
-        json_object_set_new(o, "pid",
-                            json_integer(status == STATUS_STOPPED ? 0
-                                                                  : st->pid));
+        json_object_set_new(
+                o, "pid", json_integer(status == STATUS_STOPPED ? 0 : st->pid));
         json_object_set_new(o, "status",
                             json_string(container_status_name(status)));
         set_str(o, "bundle", st->bundle);
@@ -266,9 +265,8 @@ char *state_to_json(const struct container_state *st,
                 const char *eq = strchr(st->annotations[i], '=');
                 if (!eq)
                         continue;
-                _cleanup_free_ char *k =
-                        strndup(st->annotations[i],
-                                (size_t) (eq - st->annotations[i]));
+                _cleanup_free_ char *k = strndup(
+                        st->annotations[i], (size_t) (eq - st->annotations[i]));
                 if (k)
                         json_object_set_new(ann, k, json_string(eq + 1));
         }

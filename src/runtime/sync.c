@@ -35,7 +35,8 @@ int sync_recv(int fd, enum sync_type *ret_type, int *ret_code,
                 return -ENOMEM;
         ssize_t n;
         do
-                n = recv(fd, buf, sizeof(struct sync_hdr) + SYNC_PAYLOAD_MAX, 0);
+                n = recv(fd, buf, sizeof(struct sync_hdr) + SYNC_PAYLOAD_MAX,
+                         0);
         while (n < 0 && errno == EINTR);
         if (n < 0) {
                 int e = errno;
@@ -63,6 +64,5 @@ int sync_recv(int fd, enum sync_type *ret_type, int *ret_code,
 
 int sync_send_error(int fd, int code, const struct berr *err) {
         const char *m = berr_message(err, code);
-        return sync_send(fd, SYNC_ERROR, code < 0 ? -code : code, m,
-                         strlen(m));
+        return sync_send(fd, SYNC_ERROR, code < 0 ? -code : code, m, strlen(m));
 }

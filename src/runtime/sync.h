@@ -25,7 +25,6 @@ int sync_send(int fd, enum sync_type type, int code, const void *data,
               size_t len);
 /* Receives one message; *ret_data (NUL-terminated) is malloc'd when
  * ret_data is non-NULL.  -ECONNRESET when the peer is gone. */
-int sync_recv(int fd, enum sync_type *ret_type, int *ret_code,
-              char **ret_data);
+int sync_recv(int fd, enum sync_type *ret_type, int *ret_code, char **ret_data);
 /* Send SYNC_ERROR carrying err's message. */
 int sync_send_error(int fd, int code, const struct berr *err);

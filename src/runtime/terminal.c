@@ -28,12 +28,14 @@ int terminal_setup(int console_sock, unsigned height, unsigned width,
         _cleanup_close_ int master =
                 open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master < 0)
-                return berr_set(err, errno, "open '/dev/ptmx' in the container");
+                return berr_set(err, errno,
+                                "open '/dev/ptmx' in the container");
         if (unlockpt(master) < 0)
                 return berr_set(err, errno, "unlock pty");
         /* TIOCGPTPEER opens the slave through the master, never through a
          * path the container could have swapped. */
-        _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+        _cleanup_close_ int slave =
+                ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
         if (slave < 0)
                 return berr_set(err, errno, "open pty slave");
         if (width > 0 && height > 0) {
@@ -46,14 +48,16 @@ int terminal_setup(int console_sock, unsigned height, unsigned width,
         (void) ptsname_r(master, name, sizeof(name));
         int r = fd_send(console_sock, master, name, strlen(name));
         if (r < 0)
-                return berr_set(err, r, "send pty master to the console socket");
+                return berr_set(err, r,
+                                "send pty master to the console socket");
         if (setsid() < 0 && errno != EPERM)
                 return berr_set(err, errno, "setsid");
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return berr_set(err, errno, "set controlling terminal");
         for (int i = 0; i < 3; i++)
                 if (dup2(slave, i) < 0)
-                        return berr_set(err, errno, "dup pty slave to fd %d", i);
+                        return berr_set(err, errno, "dup pty slave to fd %d",
+                                        i);
         return 0;
 }
 
@@ -85,16 +89,17 @@ int terminal_wait_child(pid_t pid, int master, const sigset_t *blocked,
                         raw = true;
                 copy_winsize(STDIN_FILENO, master);
         }
-        _cleanup_close_ int sfd = signalfd(-1, blocked, SFD_CLOEXEC | SFD_NONBLOCK);
+        _cleanup_close_ int sfd =
+                signalfd(-1, blocked, SFD_CLOEXEC | SFD_NONBLOCK);
         _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
         int status = 0;
         bool in_open = master >= 0;
         for (;;) {
-                struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
-                                      {.fd = pfd, .events = POLLIN},
-                                      {.fd = master, .events = POLLIN},
-                                      {.fd = in_open ? STDIN_FILENO : -1,
-                                       .events = POLLIN}};
+                struct pollfd p[4] = {
+                        {.fd = sfd, .events = POLLIN},
+                        {.fd = pfd, .events = POLLIN},
+                        {.fd = master, .events = POLLIN},
+                        {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
                 if (poll(p, 4, pfd >= 0 ? -1 : 100) < 0 && errno != EINTR)
                         break;
                 if (p[0].revents & POLLIN) {

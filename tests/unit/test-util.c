@@ -56,8 +56,8 @@ static void test_berr(void **state) {
         berr_set(&e, EPERM, "outer");
         assert_string_equal(e.msg, "open '/x': No such file or directory");
         berr_prefix(&e, 0, "create 'c1'");
-        assert_string_equal(e.msg,
-                            "create 'c1': open '/x': No such file or directory");
+        assert_string_equal(
+                e.msg, "create 'c1': open '/x': No such file or directory");
         berr_clear(&e);
         assert_int_equal(berr_setx(&e, -EINVAL, "bad"), -EINVAL);
         assert_string_equal(e.msg, "bad");
@@ -69,16 +69,17 @@ static void test_files(void **state) {
         assert_non_null(mkdtemp(dir));
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(dfd >= 0);
-        assert_int_equal(write_file_atomic_at(dfd, "a.json", "{}", 2, 0600,
-                                                  WRITE_SYNC), 0);
+        assert_int_equal(
+                write_file_atomic_at(dfd, "a.json", "{}", 2, 0600, WRITE_SYNC),
+                0);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         assert_int_equal(read_file_at(dfd, "a.json", 100, &text, &len), 0);
         assert_string_equal(text, "{}");
         assert_int_equal(len, 2);
         char *big = NULL;
-        assert_int_equal(write_file_atomic_at(dfd, "b", "0123456789", 10, 0600, 0),
-                         0);
+        assert_int_equal(
+                write_file_atomic_at(dfd, "b", "0123456789", 10, 0600, 0), 0);
         assert_int_equal(read_file_at(dfd, "b", 4, &big, NULL), -EFBIG);
         char sub[512];
         snprintf(sub, sizeof(sub), "%s/x/y/z", dir);

@@ -146,8 +146,8 @@ static int cmd_state(const struct runtime_opts *o, int argc, char **argv) {
 }
 
 static int cmd_delete(const struct runtime_opts *o, int argc, char **argv) {
-        static const struct option opts[] = {
-                {"force", no_argument, NULL, 'f'}, {0}};
+        static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+                                             {0}};
         bool force = false;
         int ch;
         while ((ch = getopt_long_only(argc, argv, "+f", opts, NULL)) != -1) {
@@ -172,17 +172,17 @@ static int parse_signal(const char *s) {
                 const char *name;
                 int sig;
         } sigs[] = {
-                {"HUP", SIGHUP},     {"INT", SIGINT},     {"QUIT", SIGQUIT},
-                {"ILL", SIGILL},     {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},
-                {"IOT", SIGIOT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
-                {"KILL", SIGKILL},   {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-                {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
-                {"TERM", SIGTERM},   {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},
-                {"CONT", SIGCONT},   {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
-                {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},   {"URG", SIGURG},
-                {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM},
-                {"PROF", SIGPROF},   {"WINCH", SIGWINCH}, {"IO", SIGIO},
-                {"POLL", SIGPOLL},   {"PWR", SIGPWR},     {"SYS", SIGSYS},
+                {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},
+                {"ILL", SIGILL},   {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},
+                {"IOT", SIGIOT},   {"BUS", SIGBUS},       {"FPE", SIGFPE},
+                {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+                {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},
+                {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},
+                {"CONT", SIGCONT}, {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},
+                {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+                {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM},
+                {"PROF", SIGPROF}, {"WINCH", SIGWINCH},   {"IO", SIGIO},
+                {"POLL", SIGPOLL}, {"PWR", SIGPWR},       {"SYS", SIGSYS},
         };
         int n;
         if (parse_int(s, &n) == 0)
@@ -219,7 +219,8 @@ static int cmd_kill(const struct runtime_opts *o, int argc, char **argv) {
         if (optind + 1 < argc) {
                 sig = parse_signal(argv[optind + 1]);
                 if (sig < 0) {
-                        log_error("kill: unknown signal '%s'", argv[optind + 1]);
+                        log_error("kill: unknown signal '%s'",
+                                  argv[optind + 1]);
                         return 1;
                 }
         }
@@ -280,8 +281,8 @@ static int cmd_list(const struct runtime_opts *o, int argc, char **argv) {
         return 0;
 }
 
-static int cmd_pause_resume(const struct runtime_opts *o, int argc,
-                            char **argv, bool pause) {
+static int cmd_pause_resume(const struct runtime_opts *o, int argc, char **argv,
+                            bool pause) {
         const char *id;
         if (simple_id(argc, argv, pause ? "pause" : "resume", &id) < 0)
                 return 1;
@@ -421,7 +422,8 @@ static int parse_bytes(const char *s, int64_t *ret) {
         default:
                 return -EINVAL;
         }
-        if (*end && end[1] && !(tolower((unsigned char) end[1]) == 'b' && !end[2]))
+        if (*end && end[1] &&
+            !(tolower((unsigned char) end[1]) == 'b' && !end[2]))
                 return -EINVAL;
         *ret = v < 0 ? v : v * mul;
         return 0;

@@ -19,21 +19,20 @@ int cli_fail(int r, const struct berr *err) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: berth-runtime [global options] COMMAND [options] [args]\n"
-                "\nAn OCI runtime with runc's command line.\n\nCommands:\n");
+        fprintf(f, "Usage: berth-runtime [global options] COMMAND [options] "
+                   "[args]\n"
+                   "\nAn OCI runtime with runc's command line.\n\nCommands:\n");
         for (const struct cli_cmd *c = cli_commands; c->name; c++)
                 fprintf(f, "  %-9s %s\n", c->name, c->usage);
-        fprintf(f,
-                "\nGlobal options:\n"
-                "  --root DIR          state directory (default "
-                "/run/berth-runtime)\n"
-                "  --log FILE          log file (default stderr)\n"
-                "  --log-format FMT    text or json\n"
-                "  --debug             debug logging\n"
-                "  --systemd-cgroup    use the systemd cgroup driver\n"
-                "  --rootless VAL      accepted for compatibility\n"
-                "  -v, --version       print the version\n");
+        fprintf(f, "\nGlobal options:\n"
+                   "  --root DIR          state directory (default "
+                   "/run/berth-runtime)\n"
+                   "  --log FILE          log file (default stderr)\n"
+                   "  --log-format FMT    text or json\n"
+                   "  --debug             debug logging\n"
+                   "  --systemd-cgroup    use the systemd cgroup driver\n"
+                   "  --rootless VAL      accepted for compatibility\n"
+                   "  -v, --version       print the version\n");
 }
 
 int main(int argc, char **argv) {
