@@ -41,5 +41,10 @@ asan:
 	ninja -C build-asan
 	meson test -C build-asan --suite unit --print-errorlogs
 
+fuzz:
+	CC=clang $(MESON) setup build-fuzz -Dfuzz=true -Db_lundef=false -Dstatic_runtime=false 2>/dev/null || true
+	ninja -C build-fuzz
+	meson test -C build-fuzz --suite fuzz --print-errorlogs
+
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -8,8 +8,9 @@ static int norm(int code) {
         return code < 0 ? -code : code;
 }
 
-static int vset(struct berr *err, int code, int with_strerror, const char *fmt,
-                va_list ap) {
+__attribute__((format(printf, 4, 0))) static int
+vset(struct berr *err, int code, int with_strerror, const char *fmt,
+     va_list ap) {
         code = norm(code);
         if (!err)
                 return -code;
