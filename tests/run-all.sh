@@ -67,9 +67,9 @@ if bash tests/format-check.sh; then pass=$((pass + 1)); else fail=$((fail + 1));
 step "integration tests"
 export BERTH_RUNTIME="$ROOT/build/src/runtime/berth-runtime"
 export BERTH_PROBE="$ROOT/build/tests/berth-probe"
-python3 -m pytest -q -p no:cacheprovider tests/integration \
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
         --junitxml="$RESULTS/integration.xml" "$@"
-python3 - "$RESULTS/integration.xml" <<'PY' >"$RESULTS/it"
+/usr/bin/python3 - "$RESULTS/integration.xml" <<'PY' >"$RESULTS/it"
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
