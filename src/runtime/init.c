@@ -327,7 +327,8 @@ void container_init(const struct init_args *a) {
                                 .mount_fds = a->mount_fds,
                                 .in_userns = a->new_userns ||
                                              a->ns_fds[SPEC_NS_USER] >= 0,
-                                .new_netns = a->new_netns};
+                                .new_netns = a->new_netns,
+                                .cgroupns = a->new_cgroupns};
         r = rootfs_prepare(&rc, &err);
         if (r < 0)
                 fail(fd, r, &err);

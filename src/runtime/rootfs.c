@@ -222,19 +222,38 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
                         return t;
                 char tp2[32];
                 fdpath(tp2, t);
-                if (mount(host, tp2, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        return berr_set(err, errno, "bind cgroup '%s' on '%s'",
-                                        host, dest);
-                _cleanup_close_ int again =
-                        rootfs_open_in_root(rootfd, dest, O_PATH);
-                if (again < 0)
-                        return berr_set(err, again, "reopen '%s'", dest);
-                fdpath(tp2, again);
-                if (mount(NULL, tp2, NULL,
-                          MS_REMOUNT | MS_BIND | flags | (ro ? MS_RDONLY : 0),
-                          NULL) < 0)
-                        return berr_set(err, errno, "remount cgroup '%s'",
-                                        dest);
+                /* In our own cgroup namespace a fresh cgroupfs mount shows
+                 * the container's group as its root: one mount instead of
+                 * a bind plus a read-only remount. */
+                bool mounted = false;
+                if (c->cgroupns) {
+                        bool v2 = !strcmp(name, "unified");
+                        const char *opts = v2 ? NULL
+                                           : !strcmp(name, "systemd")
+                                                   ? "none,name=systemd"
+                                                   : name;
+                        mounted =
+                                mount("cgroup", tp2, v2 ? "cgroup2" : "cgroup",
+                                      flags | (ro ? MS_RDONLY : 0), opts) == 0;
+                }
+                if (!mounted) {
+                        if (mount(host, tp2, NULL, MS_BIND | MS_REC, NULL) < 0)
+                                return berr_set(err, errno,
+                                                "bind cgroup '%s' on '%s'",
+                                                host, dest);
+                        _cleanup_close_ int again =
+                                rootfs_open_in_root(rootfd, dest, O_PATH);
+                        if (again < 0)
+                                return berr_set(err, again, "reopen '%s'",
+                                                dest);
+                        fdpath(tp2, again);
+                        if (mount(NULL, tp2, NULL,
+                                  MS_REMOUNT | MS_BIND | flags |
+                                          (ro ? MS_RDONLY : 0),
+                                  NULL) < 0)
+                                return berr_set(err, errno,
+                                                "remount cgroup '%s'", dest);
+                }
                 /* Co-mounted controllers ("cpu,cpuacct") get the usual
                  * per-controller symlinks. */
                 if (strchr(name, ',')) {

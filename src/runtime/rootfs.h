@@ -20,6 +20,9 @@ struct rootfs_ctx {
                                   made by the runtime, or -1 */
         bool in_userns;        /* mknod impossible: bind host devices */
         bool new_netns;        /* sysfs can be mounted fresh */
+        bool cgroupns;         /* in a cgroup namespace rooted at the
+                                  container's group: cgroupfs can be
+                                  mounted directly */
 };
 
 /* Before pivot_root: propagation, the rootfs bind, spec mounts, /dev. */

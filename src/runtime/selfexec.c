@@ -13,7 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define REQUIRED_SEALS                                                         \
+        (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -49,14 +50,14 @@ int selfexec_is_sealed(void) {
  * (open_tree + mount_setattr).  No copy, no host-visible mount; the page
  * cache is shared with the installed binary, so the exec is cheap. */
 static int exec_from_ro_mount(char **argv, char **envp) {
-        _cleanup_close_ int tree = (int) syscall(SYS_open_tree, AT_FDCWD,
-                                                 "/proc/self/exe",
-                                                 OPEN_TREE_CLONE | O_CLOEXEC);
+        _cleanup_close_ int tree =
+                (int) syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
+                              OPEN_TREE_CLONE | O_CLOEXEC);
         if (tree < 0)
                 return -errno;
         struct mount_attr_ro a = {.attr_set = MOUNT_ATTR_RDONLY};
-        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a,
-                    sizeof(a)) < 0)
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof(a)) <
+            0)
                 return -errno;
         syscall(SYS_execveat, tree, "", argv, envp, AT_EMPTY_PATH);
         return -errno;
