@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -33,20 +34,13 @@
 #define CG_DESTROY_WAIT_US 1000000
 
 static const char *const ctrl_names[_CG_CTRL_MAX] = {
-        [CG_CTRL_CPU] = "cpu",
-        [CG_CTRL_CPUACCT] = "cpuacct",
-        [CG_CTRL_CPUSET] = "cpuset",
-        [CG_CTRL_MEMORY] = "memory",
-        [CG_CTRL_DEVICES] = "devices",
-        [CG_CTRL_FREEZER] = "freezer",
-        [CG_CTRL_NET_CLS] = "net_cls",
-        [CG_CTRL_NET_PRIO] = "net_prio",
-        [CG_CTRL_BLKIO] = "blkio",
-        [CG_CTRL_PERF_EVENT] = "perf_event",
-        [CG_CTRL_HUGETLB] = "hugetlb",
-        [CG_CTRL_PIDS] = "pids",
-        [CG_CTRL_RDMA] = "rdma",
-        [CG_CTRL_MISC] = "misc",
+        [CG_CTRL_CPU] = "cpu",         [CG_CTRL_CPUACCT] = "cpuacct",
+        [CG_CTRL_CPUSET] = "cpuset",   [CG_CTRL_MEMORY] = "memory",
+        [CG_CTRL_DEVICES] = "devices", [CG_CTRL_FREEZER] = "freezer",
+        [CG_CTRL_NET_CLS] = "net_cls", [CG_CTRL_NET_PRIO] = "net_prio",
+        [CG_CTRL_BLKIO] = "blkio",     [CG_CTRL_PERF_EVENT] = "perf_event",
+        [CG_CTRL_HUGETLB] = "hugetlb", [CG_CTRL_PIDS] = "pids",
+        [CG_CTRL_RDMA] = "rdma",       [CG_CTRL_MISC] = "misc",
         [CG_CTRL_IO] = "io",
 };
 
@@ -132,8 +126,8 @@ void cg_layout_done(struct cg_layout *l) {
 static void unescape_octal(char *s) {
         char *w = s;
         for (char *p = s; *p;) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' &&
-                    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
+                    p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
                         *w++ = (char) (((p[1] - '0') << 6) |
                                        ((p[2] - '0') << 3) | (p[3] - '0'));
                         p += 4;
@@ -241,7 +235,8 @@ int cg_layout_parse_mountinfo(const char *text, struct cg_layout *ret) {
                         else if (str_startswith(o, "name="))
                                 other_name = true;
                         else {
-                                enum cg_ctrl c = cg_ctrl_from_name(o, strlen(o));
+                                enum cg_ctrl c =
+                                        cg_ctrl_from_name(o, strlen(o));
                                 /* "io" and unknown options ("rw",
                                  * "clone_children", "xattr") are not v1
                                  * controllers. */
@@ -448,9 +443,8 @@ static size_t comp_end(const char *rel, size_t depth) {
 char *cg_path_at(const struct cgroup *cg, size_t h, size_t depth,
                  const char *file) {
         size_t n = comp_end(cg->rel, depth);
-        return str_printf("%s%s%.*s%s%s", cg->layout->h[h].mount,
-                          n ? "/" : "", (int) n, cg->rel, file ? "/" : "",
-                          file ? file : "");
+        return str_printf("%s%s%.*s%s%s", cg->layout->h[h].mount, n ? "/" : "",
+                          (int) n, cg->rel, file ? "/" : "", file ? file : "");
 }
 
 int cg_dirfd(struct cgroup *cg, size_t h) {
@@ -503,7 +497,8 @@ static const char *write_hint(bool v2, const char *file, int code) {
                                "memory+swap limit";
                 return NULL;
         }
-        if (str_startswith(file, "cpuset.") && code == EINVAL)
+        if (str_startswith(file, "cpuset.") &&
+            (code == EINVAL || code == ERANGE))
                 return "the CPUs or memory nodes must exist and be a subset "
                        "of the parent group's";
         if ((strcmp(file, "cpu.cfs_quota_us") == 0 ||
@@ -526,12 +521,54 @@ static const char *write_hint(bool v2, const char *file, int code) {
         return NULL;
 }
 
+/* On v2 a controller file is missing when some ancestor does not delegate
+ * the controller.  Name the first such cgroup.subtree_control (error path
+ * only, so the reads cost nothing on success).  Returns NULL when every
+ * ancestor delegates it or the file is not a controller's. */
+static char *v2_missing_hint(const struct cgroup *cg, size_t h, size_t depth,
+                             const char *file) {
+        const char *dot = strchr(file, '.');
+        if (!dot)
+                return NULL;
+        enum cg_ctrl c = cg_ctrl_from_name(file, (size_t) (dot - file));
+        if (c == _CG_CTRL_INVALID)
+                return NULL;
+        int root = cg->layout->h[h].rootfd;
+        if (root < 0)
+                return NULL;
+        for (size_t d = 0; d < depth; d++) {
+                size_t n = comp_end(cg->rel, d);
+                _cleanup_free_ char *rel =
+                        n ? str_printf("%.*s/cgroup.subtree_control", (int) n,
+                                       cg->rel)
+                          : strdup("cgroup.subtree_control");
+                _cleanup_free_ char *text = NULL;
+                if (!rel || read_file_at(root, rel, 4096, &text, NULL) < 0)
+                        return NULL;
+                if (cg_ctrl_parse_list(text) & CG_CTRL_BIT(c))
+                        continue;
+                _cleanup_free_ char *at =
+                        cg_path_at(cg, h, d, "cgroup.subtree_control");
+                return str_printf("controller '%s' is not enabled in '%s'%s",
+                                  cg_ctrl_name(c), at ? at : "",
+                                  d <= cg->first_created[h]
+                                          ? "; berth enables controllers "
+                                            "only in groups it creates"
+                                          : "");
+        }
+        return NULL;
+}
+
 int cg_write_error(const struct cgroup *cg, size_t h, size_t depth,
                    const char *file, const char *value, int code,
                    struct berr *err) {
         code = code < 0 ? -code : code;
         _cleanup_free_ char *path = cg_path_at(cg, h, depth, file);
-        const char *hint = write_hint(cg->layout->h[h].v2, file, code);
+        _cleanup_free_ char *why = NULL;
+        if (code == ENOENT && cg->layout->h[h].v2)
+                why = v2_missing_hint(cg, h, depth, file);
+        const char *hint =
+                why ? why : write_hint(cg->layout->h[h].v2, file, code);
         return berr_setx(err, code, "write '%s' to '%s': %s%s%s%s", value,
                          path ? path : file, strerror(code), hint ? " (" : "",
                          hint ? hint : "", hint ? ")" : "");
@@ -705,7 +742,11 @@ static void rollback_hier(struct cgroup *cg, size_t h) {
         cg->first_created[h] = cg->ncomp;
 }
 
-static int create_in(struct cgroup *cg, size_t h, struct berr *err) {
+/* Make the path in hierarchy h.  Without `exclusive` (the parents lock
+ * held shared) this may only make the leaf: a missing parent returns
+ * -EAGAIN, and the caller retries with the lock held exclusively. */
+static int create_in(struct cgroup *cg, size_t h, bool exclusive,
+                     struct berr *err) {
         const struct cg_hierarchy *hi = &cg->layout->h[h];
         int root = cg_root_fd(cg->layout, h);
         if (root < 0)
@@ -725,13 +766,17 @@ static int create_in(struct cgroup *cg, size_t h, struct berr *err) {
                 int r;
 
                 if (mkdirat(parent, name, 0755) == 0) {
+                        if (!leaf && !exclusive) {
+                                (void) unlinkat(parent, name, AT_REMOVEDIR);
+                                return -EAGAIN;
+                        }
                         made = true;
                         if (cg->first_created[h] == cg->ncomp)
                                 cg->first_created[h] = i;
                 } else if (errno != EEXIST) {
                         r = -errno;
-                        _cleanup_free_ char *path = cg_path_at(cg, h, i + 1,
-                                                               NULL);
+                        _cleanup_free_ char *path =
+                                cg_path_at(cg, h, i + 1, NULL);
                         return berr_set(err, r, "create cgroup '%s'",
                                         path ? path : name);
                 }
@@ -739,8 +784,8 @@ static int create_in(struct cgroup *cg, size_t h, struct berr *err) {
                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) {
                         r = -errno;
-                        _cleanup_free_ char *path = cg_path_at(cg, h, i + 1,
-                                                               NULL);
+                        _cleanup_free_ char *path =
+                                cg_path_at(cg, h, i + 1, NULL);
                         return berr_set(err, r, "open cgroup '%s'",
                                         path ? path : name);
                 }
@@ -774,6 +819,30 @@ static int systemd_driver(const char *path, struct berr *err) {
                          path ? path : "");
 }
 
+/* Parents such as "/berth" are shared by every container, and two berth
+ * processes may race: one makes the parent and is still copying cpuset
+ * values into it or enabling v2 controllers in it while the other already
+ * makes its leaf below (which then lacks CPUs or controllers); or one
+ * removes the empty parent just before the other makes its leaf in it.
+ * So berth processes take an advisory flock on the first hierarchy's
+ * root directory: shared while making a leaf in existing parents,
+ * exclusive while making or removing parents.  The lock changes nothing
+ * in the cgroup and no other tool looks at it.  Returns the descriptor
+ * holding the lock. */
+static int parents_lock(struct cg_layout *l, int op) {
+        int fd = open(l->h[0].mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, op) < 0) {
+                if (errno == EINTR)
+                        continue;
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int cgroup_create(const char *path, bool systemd, struct cgroup **ret,
                   struct berr *err) {
         if (systemd)
@@ -782,20 +851,37 @@ int cgroup_create(const char *path, bool systemd, struct cgroup **ret,
         int r = cg_new(path, &cg, err);
         if (r < 0)
                 return r;
-        bool fresh = true;
-        for (size_t h = 0; h < cg->layout->n; h++) {
-                r = create_in(cg, h, err);
-                if (r < 0) {
-                        for (size_t k = 0; k <= h; k++)
-                                rollback_hier(cg, k);
-                        return r;
+        struct cg_layout *l = cg->layout;
+        /* A leaf right below the roots has no parent to share. */
+        bool exclusive = cg->ncomp == 1;
+        for (;;) {
+                _cleanup_close_ int lock = -1;
+                if (cg->ncomp > 1) {
+                        lock = parents_lock(l, exclusive ? LOCK_EX : LOCK_SH);
+                        if (lock < 0)
+                                return berr_set(err, lock, "lock '%s'",
+                                                l->h[0].mount);
                 }
-                if (cg->first_created[h] >= cg->ncomp)
-                        fresh = false;
+                bool fresh = true;
+                r = 0;
+                for (size_t h = 0; h < l->n && r == 0; h++) {
+                        r = create_in(cg, h, exclusive, err);
+                        if (r < 0) {
+                                for (size_t k = 0; k <= h; k++)
+                                        rollback_hier(cg, k);
+                        } else if (cg->first_created[h] >= cg->ncomp)
+                                fresh = false;
+                }
+                if (r == -EAGAIN && !exclusive) {
+                        exclusive = true; /* a parent is missing */
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                cg->fresh = fresh;
+                *ret = TAKE_PTR(cg);
+                return 0;
         }
-        cg->fresh = fresh;
-        *ret = TAKE_PTR(cg);
-        return 0;
 }
 
 int cgroup_open(const char *path, struct cgroup **ret, struct berr *err) {
@@ -934,7 +1020,8 @@ static int pids_hier(struct cgroup *cg) {
         struct cg_layout *l = cg->layout;
         if (l->mode == CGROUP_MODE_V2)
                 return l->unified;
-        int pref[] = {l->ctrl_hier[CG_CTRL_PIDS], l->ctrl_hier[CG_CTRL_FREEZER]};
+        int pref[] = {l->ctrl_hier[CG_CTRL_PIDS],
+                      l->ctrl_hier[CG_CTRL_FREEZER]};
         for (size_t i = 0; i < ELEMENTSOF(pref); i++)
                 if (pref[i] >= 0 && cg_dirfd(cg, (size_t) pref[i]) >= 0)
                         return pref[i];
@@ -1050,8 +1137,7 @@ static void remove_children(int root, const char *rel, unsigned depth) {
         while ((de = readdir(d))) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                _cleanup_free_ char *sub = str_printf("%s/%s", rel,
-                                                      de->d_name);
+                _cleanup_free_ char *sub = str_printf("%s/%s", rel, de->d_name);
                 if (!sub)
                         break;
                 remove_children(root, sub, depth + 1);
@@ -1110,6 +1196,7 @@ static void remove_parents(struct cgroup *cg, size_t h, int root) {
 int cgroup_destroy(struct cgroup *cg, struct berr *err) {
         uint64_t deadline = cg_now_us() + CG_DESTROY_WAIT_US;
         int ret = 0;
+        _cleanup_close_ int lock = -1;
         for (size_t h = 0; h < cg->layout->n; h++) {
                 int root = cg_root_fd(cg->layout, h);
                 if (root < 0) {
@@ -1127,18 +1214,20 @@ int cgroup_destroy(struct cgroup *cg, struct berr *err) {
                         if (ret == 0) {
                                 _cleanup_free_ char *path =
                                         cg_path_at(cg, h, cg->ncomp, NULL);
-                                ret = berr_set(err, r,
-                                               "remove cgroup '%s'%s",
+                                ret = berr_set(err, r, "remove cgroup '%s'%s",
                                                path ? path : cg->path,
-                                               r == -EBUSY
-                                                       ? " (processes are "
-                                                         "still in it)"
-                                                       : "");
+                                               r == -EBUSY ? " (processes are "
+                                                             "still in it)"
+                                                           : "");
                         }
                         cg->fd[h] = CG_FD_UNKNOWN;
                         continue;
                 }
-                remove_parents(cg, h, root);
+                if (cg->ncomp > 1 && lock == -1)
+                        lock = parents_lock(cg->layout, LOCK_EX);
+                /* Without the lock, leave the empty parents: harmless. */
+                if (lock >= 0)
+                        remove_parents(cg, h, root);
                 cg->first_created[h] = cg->ncomp;
         }
         return ret;
@@ -1167,8 +1256,8 @@ int cgroup_mount_sources(struct cgroup *cg, char ***ret) {
                 if (fd < 0)
                         return fd;
                 const struct cg_hierarchy *hi = &cg->layout->h[h];
-                _cleanup_free_ char *e = str_printf("%s\t%s/%s", hi->name,
-                                                    hi->mount, cg->rel);
+                _cleanup_free_ char *e =
+                        str_printf("%s\t%s/%s", hi->name, hi->mount, cg->rel);
                 if (!e)
                         return -ENOMEM;
                 int r = strv_push(&v, e);

@@ -98,13 +98,13 @@ int cg_v2_root_ctrls(struct cg_layout *l, uint32_t *ret);
 #define CG_FD_UNKNOWN INT_MIN
 
 struct cgroup {
-        char *path;                /* as given, for cgroup_path() */
-        char *rel;                 /* normalized, "berth/ID" */
-        size_t ncomp;              /* components in rel */
-        struct cg_layout *layout;  /* the process-wide cache */
-        int fd[CG_HIER_MAX];       /* leaf directory per hierarchy:
-                                      CG_FD_UNKNOWN before first use,
-                                      -errno if it cannot be opened */
+        char *path;                        /* as given, for cgroup_path() */
+        char *rel;                         /* normalized, "berth/ID" */
+        size_t ncomp;                      /* components in rel */
+        struct cg_layout *layout;          /* the process-wide cache */
+        int fd[CG_HIER_MAX];               /* leaf directory per hierarchy:
+                                              CG_FD_UNKNOWN before first use,
+                                              -errno if it cannot be opened */
         size_t first_created[CG_HIER_MAX]; /* first component that this
                                               process made (ncomp: none) */
         bool fresh; /* every directory made by cgroup_create just now, so
@@ -157,8 +157,8 @@ int cg_v1_apply(struct cgroup *cg, const struct spec_resources *r,
 /* A new cpuset group has no CPUs and memory nodes, and no task can join
  * it until it has: copy them from the parent unless clone_children did
  * (and set clone_children on parents we create). */
-int cg_v1_cpuset_init(struct cgroup *cg, size_t h, size_t depth,
-                      int parentfd, int fd, bool leaf, struct berr *err);
+int cg_v1_cpuset_init(struct cgroup *cg, size_t h, size_t depth, int parentfd,
+                      int fd, bool leaf, struct berr *err);
 int cg_v1_freeze(struct cgroup *cg, size_t h, bool frozen, struct berr *err);
 int cg_v1_is_frozen(struct cgroup *cg, size_t h, bool *ret);
 int cg_v1_oom_kills(struct cgroup *cg, size_t h, uint64_t *ret);
