@@ -404,11 +404,12 @@ void container_init(const struct init_args *a) {
                 fail(fd, r, &err);
         process_close_fds(a->preserve_fds);
 
+        /* The runtime that created us exits as soon as it reads READY; we
+         * must outlive it, so the parent-death signal goes first. */
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         r = sync_send(fd, SYNC_READY, 0, NULL, 0);
         if (r < 0)
                 _exit(1);
-        /* The runtime that created us may exit now; we must outlive it. */
-        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         close(fd);
 
         /* Created: block until `start` connects to exec.sock. */
