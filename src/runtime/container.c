@@ -211,21 +211,9 @@ static int validate(struct creation *c, const struct create_opts *o,
 
 static int write_id_map(pid_t pid, const char *file, const struct spec_idmap *m,
                         size_t n, struct berr *err) {
-        char buf[4096];
-        size_t off = 0;
-        for (size_t i = 0; i < n; i++) {
-                int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n",
-                                 m[i].container_id, m[i].host_id, m[i].size);
-                if (w < 0 || (size_t) w >= sizeof(buf) - off)
-                        return berr_setx(err, E2BIG, "%s: too many mappings",
-                                         file);
-                off += (size_t) w;
-        }
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
-        int r = write_file_at(AT_FDCWD, path, buf, 0);
+        int r = rootfs_write_id_map(pid, file, m, n);
         if (r < 0)
-                return berr_set(err, r, "write '%s'", path);
+                return berr_set(err, r, "write '/proc/%d/%s'", (int) pid, file);
         return 0;
 }
 
@@ -800,20 +788,26 @@ static int load_spec(int dirfd, struct spec **ret, struct berr *err) {
         return spec_parse(text, len, ret, err);
 }
 
-static void run_poststart(int dirfd, const struct container_state *st) {
+/* poststart and poststop hooks: the runtime spec makes their failures
+ * warnings, printed here because the container's fate is already set. */
+static void run_warning_hooks(int dirfd, const struct container_state *st,
+                              enum spec_hook_kind kind,
+                              enum container_status status) {
         struct spec *s = NULL;
         if (load_spec(dirfd, &s, NULL) < 0)
                 return;
-        if (s->n_hooks[SPEC_HOOK_POSTSTART]) {
-                _cleanup_free_ char *sj =
-                        state_to_json(st, STATUS_RUNNING, false);
+        if (s->n_hooks[kind]) {
+                _cleanup_free_ char *sj = state_to_json(st, status, false);
                 struct berr e = {0};
-                /* Failures of poststart hooks are warnings (runtime spec). */
-                if (hooks_run(s, SPEC_HOOK_POSTSTART, sj, &e) < 0)
+                if (hooks_run(s, kind, sj, &e) < 0)
                         fprintf(stderr, "berth-runtime: warning: %s\n",
                                 berr_message(&e, EIO));
         }
         spec_free(s);
+}
+
+static void run_poststart(int dirfd, const struct container_state *st) {
+        run_warning_hooks(dirfd, st, SPEC_HOOK_POSTSTART, STATUS_RUNNING);
 }
 
 int container_start(const struct runtime_opts *o, const char *id,
@@ -880,18 +874,7 @@ static int do_delete(int rootfd, int dirfd, struct container_state *st,
                 if (r < 0)
                         return r;
         }
-        struct spec *s = NULL;
-        if (load_spec(dirfd, &s, NULL) >= 0) {
-                if (s->n_hooks[SPEC_HOOK_POSTSTOP]) {
-                        _cleanup_free_ char *sj =
-                                state_to_json(st, STATUS_STOPPED, false);
-                        struct berr e = {0};
-                        if (hooks_run(s, SPEC_HOOK_POSTSTOP, sj, &e) < 0)
-                                fprintf(stderr, "berth-runtime: warning: %s\n",
-                                        berr_message(&e, EIO));
-                }
-                spec_free(s);
-        }
+        run_warning_hooks(dirfd, st, SPEC_HOOK_POSTSTOP, STATUS_STOPPED);
         r = state_dir_remove(rootfd, st->id);
         if (r < 0)
                 return berr_set(err, r, "remove state of '%s'", st->id);

@@ -297,8 +297,8 @@ static int mount_cgroup(const struct rootfs_ctx *c, int rootfd,
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
 
-static int write_map(pid_t pid, const char *file, const struct spec_idmap *m,
-                     size_t n) {
+int rootfs_write_id_map(pid_t pid, const char *file, const struct spec_idmap *m,
+                        size_t n) {
         char buf[4096];
         size_t off = 0;
         for (size_t i = 0; i < n; i++) {
@@ -336,9 +336,9 @@ static int userns_with_maps(const struct spec_idmap *u, size_t nu,
                 _exit(0);
         }
         close(pipefd[0]);
-        int r = write_map(pid, "uid_map", u, nu);
+        int r = rootfs_write_id_map(pid, "uid_map", u, nu);
         if (r >= 0)
-                r = write_map(pid, "gid_map", g, ng);
+                r = rootfs_write_id_map(pid, "gid_map", g, ng);
         int fd = -1;
         if (r >= 0) {
                 char path[64];

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 struct berr;
 struct spec;
@@ -42,6 +44,11 @@ int rootfs_finalize(const struct rootfs_ctx *c, struct berr *err);
  * init attaches them with move_mount.  Caller closes the fds and frees. */
 int rootfs_make_idmapped_mounts(const struct spec *s, int **ret,
                                 struct berr *err);
+
+struct spec_idmap;
+/* Write /proc/PID/{uid,gid}_map (`file`) from spec mappings. */
+int rootfs_write_id_map(pid_t pid, const char *file, const struct spec_idmap *m,
+                        size_t n);
 
 /* Open PATH inside the root at rootfd without escaping it (openat2
  * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).  Exposed for tests. */

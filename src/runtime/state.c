@@ -97,6 +97,20 @@ static int set_str(json_t *o, const char *k, const char *v) {
         return v ? json_object_set_new(o, k, json_string(v)) : 0;
 }
 
+/* "key=value" strings -> a JSON object. */
+static json_t *annotations_json(char **kv) {
+        json_t *ann = json_object();
+        for (size_t i = 0; kv && kv[i]; i++) {
+                const char *eq = strchr(kv[i], '=');
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *k = strndup(kv[i], (size_t) (eq - kv[i]));
+                if (k)
+                        json_object_set_new(ann, k, json_string(eq + 1));
+        }
+        return ann;
+}
+
 int state_save(int dirfd, const struct container_state *st, struct berr *err) {
         json_t *o = json_object();
         if (!o)
@@ -112,16 +126,7 @@ int state_save(int dirfd, const struct container_state *st, struct berr *err) {
         json_object_set_new(o, "pid", json_integer(st->pid));
         json_object_set_new(o, "pidStartTime",
                             json_integer((json_int_t) st->pid_start_time));
-        json_t *ann = json_object();
-        for (size_t i = 0; st->annotations && st->annotations[i]; i++) {
-                const char *eq = strchr(st->annotations[i], '=');
-                if (!eq)
-                        continue;
-                _cleanup_free_ char *k = strndup(
-                        st->annotations[i], (size_t) (eq - st->annotations[i]));
-                if (k)
-                        json_object_set_new(ann, k, json_string(eq + 1));
-        }
+        json_t *ann = annotations_json(st->annotations);
         json_object_set_new(o, "annotations", ann);
         _cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
         json_decref(o);
@@ -260,16 +265,7 @@ char *state_to_json(const struct container_state *st,
         set_str(o, "rootfs", st->rootfs);
         set_str(o, "created", st->created);
         set_str(o, "owner", st->owner ? st->owner : "");
-        json_t *ann = json_object();
-        for (size_t i = 0; st->annotations && st->annotations[i]; i++) {
-                const char *eq = strchr(st->annotations[i], '=');
-                if (!eq)
-                        continue;
-                _cleanup_free_ char *k = strndup(
-                        st->annotations[i], (size_t) (eq - st->annotations[i]));
-                if (k)
-                        json_object_set_new(ann, k, json_string(eq + 1));
-        }
+        json_t *ann = annotations_json(st->annotations);
         if (json_object_size(ann) > 0)
                 json_object_set_new(o, "annotations", ann);
         else
