@@ -790,12 +790,17 @@ static int load_spec(int dirfd, struct spec **ret, struct berr *err) {
 
 /* poststart and poststop hooks: the runtime spec makes their failures
  * warnings, printed here because the container's fate is already set. */
-static void run_warning_hooks(int dirfd, const struct container_state *st,
+static void run_warning_hooks(int dirfd, const struct spec *known,
+                              const struct container_state *st,
                               enum spec_hook_kind kind,
                               enum container_status status) {
-        struct spec *s = NULL;
-        if (load_spec(dirfd, &s, NULL) < 0)
-                return;
+        struct spec *loaded = NULL;
+        const struct spec *s = known;
+        if (!s) {
+                if (load_spec(dirfd, &loaded, NULL) < 0)
+                        return;
+                s = loaded;
+        }
         if (s->n_hooks[kind]) {
                 _cleanup_free_ char *sj = state_to_json(st, status, false);
                 struct berr e = {0};
@@ -803,11 +808,13 @@ static void run_warning_hooks(int dirfd, const struct container_state *st,
                         fprintf(stderr, "berth-runtime: warning: %s\n",
                                 berr_message(&e, EIO));
         }
-        spec_free(s);
+        spec_free(loaded);
 }
 
-static void run_poststart(int dirfd, const struct container_state *st) {
-        run_warning_hooks(dirfd, st, SPEC_HOOK_POSTSTART, STATUS_RUNNING);
+static void run_poststart(int dirfd, const struct spec *known,
+                          const struct container_state *st) {
+        run_warning_hooks(dirfd, known, st, SPEC_HOOK_POSTSTART,
+                          STATUS_RUNNING);
 }
 
 int container_start(const struct runtime_opts *o, const char *id,
@@ -828,7 +835,7 @@ int container_start(const struct runtime_opts *o, const char *id,
         }
         r = release_init(dirfd, id, err);
         if (r >= 0)
-                run_poststart(dirfd, st);
+                run_poststart(dirfd, NULL, st);
         container_state_free(st);
         return r;
 }
@@ -848,8 +855,9 @@ static int wait_pid_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
         return n > 0 ? 0 : -ETIMEDOUT;
 }
 
-static int do_delete(int rootfd, int dirfd, struct container_state *st,
-                     struct berr *err) {
+/* `known`: the container's spec when the caller has it parsed already. */
+static int do_delete(int rootfd, int dirfd, const struct spec *known,
+                     struct container_state *st, struct berr *err) {
         struct cgroup *cg = NULL;
         int r = 0;
         if (st->cgroup_path && cgroup_open(st->cgroup_path, &cg, NULL) >= 0) {
@@ -874,7 +882,7 @@ static int do_delete(int rootfd, int dirfd, struct container_state *st,
                 if (r < 0)
                         return r;
         }
-        run_warning_hooks(dirfd, st, SPEC_HOOK_POSTSTOP, STATUS_STOPPED);
+        run_warning_hooks(dirfd, known, st, SPEC_HOOK_POSTSTOP, STATUS_STOPPED);
         r = state_dir_remove(rootfd, st->id);
         if (r < 0)
                 return berr_set(err, r, "remove state of '%s'", st->id);
@@ -902,7 +910,7 @@ int container_delete(const struct runtime_opts *o, const char *id, bool force,
                 container_state_free(st);
                 return r;
         }
-        r = do_delete(rootfd, dirfd, st, err);
+        r = do_delete(rootfd, dirfd, NULL, st, err);
         container_state_free(st);
         return r;
 }
@@ -949,10 +957,12 @@ int container_run(const struct runtime_opts *o, const struct create_opts *co,
                         sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
-        struct container_state *st = NULL;
-        if (state_load(c.dirfd, co->id, &st, NULL) >= 0) {
-                run_poststart(c.dirfd, st);
-                container_state_free(st);
+        if (c.spec->n_hooks[SPEC_HOOK_POSTSTART]) {
+                struct container_state *st = NULL;
+                if (state_load(c.dirfd, co->id, &st, NULL) >= 0) {
+                        run_poststart(c.dirfd, c.spec, st);
+                        container_state_free(st);
+                }
         }
         int master = -1;
         if (own_tty) {
@@ -981,7 +991,7 @@ int container_run(const struct runtime_opts *o, const struct create_opts *co,
         struct container_state *fin = NULL;
         r = state_load(c.dirfd, co->id, &fin, err);
         if (r >= 0) {
-                r = do_delete(c.rootfd, c.dirfd, fin, err);
+                r = do_delete(c.rootfd, c.dirfd, c.spec, fin, err);
                 container_state_free(fin);
         }
         c.pid = 0;
