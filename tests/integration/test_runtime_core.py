@@ -104,6 +104,20 @@ class Runtime:
         return json.loads(r.stdout)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _berth_cgroup_parent():
+    """berth keeps its top-level "berth" group between containers (as
+    Docker keeps "docker"); when this session made it, remove it after."""
+    existed = {str(p) for p in CGROUP_ROOT.glob("*/berth")}
+    yield
+    for p in CGROUP_ROOT.glob("*/berth"):
+        if str(p) not in existed:
+            try:
+                p.rmdir()
+            except OSError:
+                pass  # still in use by some container: not ours to force
+
+
 def _cgroup_dirs(cid):
     return [str(p) for p in CGROUP_ROOT.glob(f"*/berth/{cid}")]
 

@@ -1182,6 +1182,13 @@ static void remove_parents(struct cgroup *cg, size_t h, int root) {
                 if (start)
                         start++;
                 size_t end = comp_end(cg->rel, d);
+                /* The shared top-level "berth" group stays, like Docker's
+                 * "docker": creating and removing it around every
+                 * container would cost two cgroupfs mkdir/rmdir per
+                 * hierarchy per run. */
+                if (d == 1 && end - start == 5 &&
+                    memcmp(cg->rel + start, "berth", 5) == 0)
+                        return;
                 if (d - 1 < cg->first_created[h] &&
                     !is_berth_name(cg->rel + start, end - start))
                         return;
