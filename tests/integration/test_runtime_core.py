@@ -21,6 +21,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 RUNTIME = os.environ.get("BERTH_RUNTIME",
                          str(REPO / "build/src/runtime/berth-runtime"))
+PROBE = os.environ.get("BERTH_PROBE", str(REPO / "build/tests/berth-probe"))
 CGROUP_ROOT = pathlib.Path("/sys/fs/cgroup")
 
 
@@ -39,6 +40,8 @@ def busybox_rootfs(tmp_path_factory):
     (root / "etc/passwd").write_text(
         "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/tmp:/bin/sh\n")
     (root / "etc/group").write_text("root:x:0:\napp:x:1000:\n")
+    if os.path.exists(PROBE):
+        shutil.copy2(PROBE, root / "bin/berth-probe")
     return root
 
 
@@ -202,6 +205,33 @@ def test_hostname_env_cwd_user(rt):
 def _status_caps(text):
     return {l.split(":")[0]: int(l.split()[1], 16)
             for l in text.splitlines() if l.startswith("Cap")}
+
+
+def test_probe_reports_what_the_container_sees(rt):
+    """The static probe, run as the container's process, reports ids,
+    capabilities, limits and descriptors from the inside."""
+    if not (rt.rootfs / "bin/berth-probe").exists():
+        pytest.skip("berth-probe was not built")
+    b, cfg = rt.bundle(["berth-probe"])
+    cfg["hostname"] = "probed"
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000,
+                              "additionalGids": [10]}
+    cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 100,
+                                  "hard": 200}]
+    cfg["linux"]["resources"] = {"pids": {"limit": 42}}
+    rt.write(b, cfg)
+    r = rt.cmd("run", "-b", str(b), rt.new_id(), check=True)
+    seen = json.loads(r.stdout)
+    assert (seen["uid"], seen["gid"], seen["groups"]) == (1000, 1000, [10])
+    assert seen["hostname"] == "probed" and seen["pid"] == 1
+    assert seen["rlimits"]["NOFILE"] == [100, 200]
+    assert int(seen["CapInh"], 16) == 0 and int(seen["CapAmb"], 16) == 0
+    assert seen["NoNewPrivs"] == "1"
+    assert sorted(seen["fds"]) == ["0", "1", "2"], seen["fds"]
+    assert seen["cgroup"]["/sys/fs/cgroup/pids/pids.max"] == "42"
+    targets = {m["target"]: m for m in seen["mounts"]}
+    assert targets["/proc"]["type"] == "proc"
+    assert "ro" in targets["/sys"]["options"].split(",")
 
 
 def test_capabilities_exact_and_no_inheritable_or_ambient(rt):
