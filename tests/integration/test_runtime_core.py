@@ -373,8 +373,6 @@ def _memory_oom_case(rt, limit):
 
 
 def test_memory_limit_oom_kills_and_is_visible_inside(rt):
-    r, _ = rt.run(["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"],
-                  linux=None) if False else (None, None)
     b, cfg = rt.bundle(["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
     cfg["linux"]["resources"] = {"memory": {"limit": 32 << 20}}
     rt.write(b, cfg)
@@ -626,3 +624,58 @@ def test_proc_symlink_in_rootfs_is_refused(rt, tmp_path):
     r = rt.cmd("run", "-b", str(b), cid)
     assert r.returncode != 0 and "symlink" in r.stderr, r.stderr
     assert not (rt.root / cid).exists()
+
+
+def test_sysctl_and_time_namespace_offsets(rt):
+    b, cfg = rt.bundle(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward; "
+                        "cut -d. -f1 /proc/uptime"])
+    cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 10,
+                                                "nanosecs": 0}}
+    rt.write(b, cfg)
+    r = rt.cmd("run", "-b", str(b), rt.new_id(), check=True)
+    fwd, up = r.stdout.split()
+    host_up = float(open("/proc/uptime").read().split()[0])
+    assert fwd == "1"
+    assert int(up) >= host_up + 86400 * 10 - 5, (up, host_up)
+
+
+def test_idmapped_bind_mount(rt, tmp_path):
+    src = tmp_path / "idm"
+    src.mkdir()
+    (src / "f").write_text("x")
+    os.chown(src / "f", 0, 0)
+    b, cfg = rt.bundle(["stat", "-c", "%u:%g", "/mnt/f"])
+    cfg["mounts"].append({
+        "destination": "/mnt", "type": "bind", "source": str(src),
+        "options": ["rbind", "idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}]})
+    rt.write(b, cfg)
+    r = rt.cmd("run", "-b", str(b), rt.new_id(), check=True)
+    assert r.stdout.strip() == "1234:1234"
+    assert (src / "f").stat().st_uid == 0  # the files themselves unchanged
+
+
+def test_systemd_cgroup_without_systemd_is_a_clear_error(rt):
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("systemd runs on this host")
+    b, _ = rt.bundle(["true"])
+    cid = rt.new_id()
+    r = subprocess.run([RUNTIME, "--root", str(rt.root), "--systemd-cgroup",
+                        "run", "-b", str(b), cid], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0 and "systemd" in r.stderr, r.stderr
+    assert not (rt.root / cid).exists()
+
+
+def test_json_log_format(rt, tmp_path):
+    log = tmp_path / "log.json"
+    r = subprocess.run([RUNTIME, "--root", str(rt.root), "--log", str(log),
+                        "--log-format", "json", "state", "no-such-ctr"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    entry = json.loads(log.read_text().splitlines()[0])
+    assert entry["level"] == "error" and "no-such-ctr" in entry["msg"]
+    assert "time" in entry
