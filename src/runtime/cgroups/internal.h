@@ -164,6 +164,16 @@ int cg_v1_is_frozen(struct cgroup *cg, size_t h, bool *ret);
 int cg_v1_oom_kills(struct cgroup *cg, size_t h, uint64_t *ret);
 
 /* v2.c */
+struct bpf_insn;
+struct spec_dev_rule;
+/* cgroup v2 device rules as a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * (devices_bpf.c): build it, or build, load and attach it to the group
+ * directory `cgfd`, replacing programs attached earlier. */
+int cg_bpf_devices_build(const struct spec_dev_rule *rules, size_t n,
+                         struct bpf_insn **ret, size_t *ret_n);
+int cg_bpf_devices_attach(int cgfd, const struct spec_dev_rule *rules, size_t n,
+                          struct berr *err);
+
 int cg_v2_apply(struct cgroup *cg, size_t h, const struct spec_resources *r,
                 struct berr *err);
 /* Enable every controller available to the new inner node at `fd` (its

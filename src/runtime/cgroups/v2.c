@@ -428,12 +428,17 @@ int cg_v2_apply(struct cgroup *cg, size_t h, const struct spec_resources *r,
                 q = v2_io(cg, h, r, err);
         if (q == 0)
                 q = cg_v2_hugetlb(cg, h, r, err);
-        /* Devices: cgroup v2 has no devices.* files; runc and crun attach
-         * an eBPF program (BPF_CGROUP_DEVICE) built from the rules.
-         * TODO: the BPF device filter.  Until then the rules are accepted
-         * and not enforced by the cgroup on v2 hosts; the container still
-         * sees only the device nodes the runtime creates in /dev.  (This
-         * project's machines are hybrid and use v1 devices.) */
+        /* Devices: cgroup v2 has no devices.* files; an eBPF program
+         * built from the rules does their work (devices_bpf.c).  On hybrid
+         * hosts the v1 devices controller already enforces them. */
+        if (q == 0 && r->has_devices && cg->layout->mode == CGROUP_MODE_V2) {
+                int fd = cg_dirfd(cg, h);
+                q = fd < 0 ? berr_set(err, fd, "open cgroup of '%s'", cg->path)
+                           : cg_bpf_devices_attach(fd, r->devices, r->n_devices,
+                                                   err);
+                if (q > 0)
+                        q = 0;
+        }
         /* net_cls/net_prio do not exist on v2: ignored, as runc. */
         if (q == 0 && r->n_unified)
                 q = cg_v2_unified(cg, h, r->unified, r->n_unified, err);
