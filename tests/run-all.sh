@@ -64,6 +64,9 @@ fi
 step "format check"
 if bash tests/format-check.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 
+step "static analysis (cppcheck)"
+if bash tests/lint.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+
 step "integration tests"
 export BERTH_RUNTIME="$ROOT/build/src/runtime/berth-runtime"
 export BERTH_PROBE="$ROOT/build/tests/berth-probe"

@@ -336,7 +336,7 @@ int fd_send(int sock, int fd, const void *data, size_t len) {
 }
 
 int fd_recv(int sock, int *ret_fd, void *data, size_t len) {
-        char dummy;
+        char dummy = 0;
         struct iovec iov = {.iov_base = data ? data : &dummy,
                             .iov_len = data ? len : 1};
         union {

@@ -133,7 +133,7 @@ int cg_bpf_devices_attach(int cgfd, const struct spec_dev_rule *rules, size_t n,
         _cleanup_close_ int pfd = prog;
         /* Programs attached before (an earlier `update`): replaced once the
          * new one is in, so there is no moment without a filter. */
-        uint32_t old[64];
+        uint32_t old[64] = {0};
         union bpf_attr q = {0};
         q.query.target_fd = (uint32_t) cgfd;
         q.query.attach_type = BPF_CGROUP_DEVICE;
