@@ -1121,71 +1121,91 @@ int container_kill(const struct runtime_opts *o, const char *id, int sig,
         return r;
 }
 
-int container_pause(const struct runtime_opts *o, const char *id, bool pause,
-                    struct berr *err) {
-        _cleanup_close_ int dirfd = -1;
-        struct container_state *st = NULL;
-        int r = load(o, id, NULL, &dirfd, &st, err);
-        if (r < 0)
-                return r;
-        enum container_status s = state_status(dirfd, st);
-        if (pause && s != STATUS_RUNNING && s != STATUS_CREATED)
-                r = berr_setx(err, EINVAL,
-                              "cannot pause container '%s': it is %s", id,
-                              container_status_name(s));
-        else if (!pause && s != STATUS_PAUSED)
-                r = berr_setx(err, EINVAL,
-                              "cannot resume container '%s': it is %s, not "
-                              "paused",
-                              id, container_status_name(s));
-        if (r >= 0) {
-                struct cgroup *cg = NULL;
-                r = cgroup_open(st->cgroup_path, &cg, err);
-                if (r >= 0)
-                        r = cgroup_freeze(cg, pause, err);
-                cgroup_free(cg);
+/* What pause, resume, update and ps do once the container's cgroup is
+ * open. */
+struct cg_op {
+        enum { CG_OP_PAUSE, CG_OP_RESUME, CG_OP_UPDATE, CG_OP_PIDS } kind;
+        const struct spec_resources *res;
+        pid_t **ret_pids;
+        size_t *ret_n;
+};
+
+static int check_status(const char *id, enum container_status s,
+                        const struct cg_op *op, struct berr *err) {
+        switch (op->kind) {
+        case CG_OP_PAUSE:
+                if (s != STATUS_RUNNING && s != STATUS_CREATED)
+                        return berr_setx(err, EINVAL,
+                                         "cannot pause container '%s': it "
+                                         "is %s",
+                                         id, container_status_name(s));
+                break;
+        case CG_OP_RESUME:
+                if (s != STATUS_PAUSED)
+                        return berr_setx(err, EINVAL,
+                                         "cannot resume container '%s': it "
+                                         "is %s, not paused",
+                                         id, container_status_name(s));
+                break;
+        case CG_OP_UPDATE:
+                if (s == STATUS_STOPPED)
+                        return berr_setx(err, EINVAL,
+                                         "cannot update container '%s': it "
+                                         "is stopped",
+                                         id);
+                break;
+        case CG_OP_PIDS:
+                break;
         }
-        container_state_free(st);
-        return r;
+        return 0;
 }
 
-int container_update(const struct runtime_opts *o, const char *id,
-                     const struct spec_resources *res, struct berr *err) {
+static int on_cgroup(const struct runtime_opts *o, const char *id,
+                     const struct cg_op *op, struct berr *err) {
         _cleanup_close_ int dirfd = -1;
         struct container_state *st = NULL;
         int r = load(o, id, NULL, &dirfd, &st, err);
         if (r < 0)
                 return r;
-        if (state_status(dirfd, st) == STATUS_STOPPED)
-                r = berr_setx(err, EINVAL,
-                              "cannot update container '%s': it is stopped",
-                              id);
-        if (r >= 0) {
-                struct cgroup *cg = NULL;
-                r = cgroup_open(st->cgroup_path, &cg, err);
-                if (r >= 0)
-                        r = cgroup_apply(cg, res, err);
-                cgroup_free(cg);
-        }
-        container_state_free(st);
-        return r;
-}
-
-int container_pids(const struct runtime_opts *o, const char *id, pid_t **ret,
-                   size_t *ret_n, struct berr *err) {
-        _cleanup_close_ int dirfd = -1;
-        struct container_state *st = NULL;
-        int r = load(o, id, NULL, &dirfd, &st, err);
-        if (r < 0)
-                return r;
+        r = check_status(id, state_status(dirfd, st), op, err);
         struct cgroup *cg = NULL;
-        r = cgroup_open(st->cgroup_path, &cg, err);
+        if (r >= 0)
+                r = cgroup_open(st->cgroup_path, &cg, err);
         if (r >= 0) {
-                r = cgroup_pids(cg, ret, ret_n);
-                if (r < 0)
-                        berr_set(err, r, "list processes of '%s'", id);
+                switch (op->kind) {
+                case CG_OP_PAUSE:
+                case CG_OP_RESUME:
+                        r = cgroup_freeze(cg, op->kind == CG_OP_PAUSE, err);
+                        break;
+                case CG_OP_UPDATE:
+                        r = cgroup_apply(cg, op->res, err);
+                        break;
+                case CG_OP_PIDS:
+                        r = cgroup_pids(cg, op->ret_pids, op->ret_n);
+                        if (r < 0)
+                                berr_set(err, r, "list processes of '%s'", id);
+                        break;
+                }
         }
         cgroup_free(cg);
         container_state_free(st);
         return r;
+}
+
+int container_pause(const struct runtime_opts *o, const char *id, bool pause,
+                    struct berr *err) {
+        struct cg_op op = {.kind = pause ? CG_OP_PAUSE : CG_OP_RESUME};
+        return on_cgroup(o, id, &op, err);
+}
+
+int container_update(const struct runtime_opts *o, const char *id,
+                     const struct spec_resources *res, struct berr *err) {
+        struct cg_op op = {.kind = CG_OP_UPDATE, .res = res};
+        return on_cgroup(o, id, &op, err);
+}
+
+int container_pids(const struct runtime_opts *o, const char *id, pid_t **ret,
+                   size_t *ret_n, struct berr *err) {
+        struct cg_op op = {.kind = CG_OP_PIDS, .ret_pids = ret, .ret_n = ret_n};
+        return on_cgroup(o, id, &op, err);
 }
