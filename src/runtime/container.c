@@ -456,8 +456,11 @@ static int prepare(const struct runtime_opts *o, const struct create_opts *co,
         return 0;
 }
 
+/* auto_start: `run`, where the init goes on to exec right after READY
+ * instead of waiting on exec.sock for `start`. */
 static int spawn(const struct runtime_opts *o, const struct create_opts *co,
-                 struct creation *c, int console_fd, struct berr *err) {
+                 struct creation *c, int console_fd, bool auto_start,
+                 struct berr *err) {
         struct spec *s = c->spec;
         int r;
         c->rootfd = state_open_root(o->root, true, err);
@@ -500,9 +503,11 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
         if (r < 0)
                 return berr_set(err, r, "list cgroup mounts of '%s'", c->id);
 
-        r = bind_exec_sock(c, err);
-        if (r < 0)
-                return r;
+        if (!auto_start) {
+                r = bind_exec_sock(c, err);
+                if (r < 0)
+                        return r;
+        }
         if (s->process->terminal) {
                 if (console_fd >= 0)
                         c->console_fd = console_fd;
@@ -591,6 +596,7 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                         .rootfs = c->rootfs,
                         .sync_fd = sp[1],
                         .exec_listen_fd = c->listen_fd,
+                        .auto_start = auto_start,
                         .console_fd = c->console_fd,
                         .new_userns = new_userns,
                         .new_cgroupns = new_cgroupns,
@@ -715,7 +721,7 @@ int container_create(const struct runtime_opts *o, const struct create_opts *co,
         creation_init(&c);
         int r = prepare(o, co, &c, false, err);
         if (r >= 0)
-                r = spawn(o, co, &c, -1, err);
+                r = spawn(o, co, &c, -1, false, err);
         if (r < 0)
                 creation_abort(&c);
         creation_release(&c);
@@ -745,6 +751,22 @@ static int release_init(int dirfd, const char *id, struct berr *err) {
         r = sync_recv(sock, &t, &code, &msg);
         if (r == -ECONNRESET)
                 return 0; /* closed on exec: the program is running */
+        if (r < 0)
+                return berr_set(err, r, "start container '%s'", id);
+        if (t == SYNC_ERROR)
+                return berr_setx(err, code ? code : EIO, "%s", msg);
+        return 0;
+}
+
+/* `run`: after READY the init runs startContainer hooks and execs; the
+ * sync socket closes on exec, or carries the reason it failed. */
+static int wait_exec(int sync_fd, const char *id, struct berr *err) {
+        enum sync_type t;
+        int code = 0;
+        _cleanup_free_ char *msg = NULL;
+        int r = sync_recv(sync_fd, &t, &code, &msg);
+        if (r == -ECONNRESET)
+                return 0;
         if (r < 0)
                 return berr_set(err, r, "start container '%s'", id);
         if (t == SYNC_ERROR)
@@ -943,11 +965,11 @@ int container_run(const struct runtime_opts *o, const struct create_opts *co,
         sigdelset(&all, SIGFPE);
         if (!detach)
                 sigprocmask(SIG_BLOCK, &all, &old);
-        r = spawn(o, co, &c, own_tty ? sp[1] : -1, err);
+        r = spawn(o, co, &c, own_tty ? sp[1] : -1, true, err);
         if (own_tty && c.console_fd != sp[1])
                 close(sp[1]);
         if (r >= 0)
-                r = release_init(c.dirfd, co->id, err);
+                r = wait_exec(c.sync_fd, co->id, err);
         if (r < 0) {
                 creation_abort(&c);
                 creation_release(&c);

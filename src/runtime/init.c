@@ -410,20 +410,22 @@ void container_init(const struct init_args *a) {
         r = sync_send(fd, SYNC_READY, 0, NULL, 0);
         if (r < 0)
                 _exit(1);
-        close(fd);
-
-        /* Created: block until `start` connects to exec.sock. */
-        int conn;
-        do
-                conn = accept4(a->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        while (conn < 0 && errno == EINTR);
-        if (conn < 0)
-                _exit(1);
-        close(a->exec_listen_fd);
-        _cleanup_free_ char *msg = NULL;
-        r = sync_recv(conn, &t, NULL, &msg);
-        if (r < 0 || t != SYNC_START)
-                _exit(1);
+        int conn = fd;
+        if (!a->auto_start) {
+                close(fd);
+                /* Created: block until `start` connects to exec.sock. */
+                do
+                        conn = accept4(a->exec_listen_fd, NULL, NULL,
+                                       SOCK_CLOEXEC);
+                while (conn < 0 && errno == EINTR);
+                if (conn < 0)
+                        _exit(1);
+                close(a->exec_listen_fd);
+                _cleanup_free_ char *msg = NULL;
+                r = sync_recv(conn, &t, NULL, &msg);
+                if (r < 0 || t != SYNC_START)
+                        _exit(1);
+        }
 
         r = hooks_run(s, SPEC_HOOK_START_CONTAINER, state_json, &err);
         if (r < 0)

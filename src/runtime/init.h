@@ -11,10 +11,12 @@ struct seccomp_prog;
 struct init_args {
         const struct spec *spec;
         const char *id;
-        const char *rootfs;       /* absolute, resolved in the host */
-        int sync_fd;              /* init's end of the socketpair */
-        int exec_listen_fd;       /* listening exec.sock */
-        int console_fd;           /* connected console socket or -1 */
+        const char *rootfs; /* absolute, resolved in the host */
+        int sync_fd;        /* init's end of the socketpair */
+        int exec_listen_fd; /* listening exec.sock, or -1 with auto_start */
+        bool auto_start;    /* `run`: no created state to wait in; go on
+                               right after READY (errors on sync_fd) */
+        int console_fd;     /* connected console socket or -1 */
         int ns_fds[_SPEC_NS_MAX]; /* namespaces to join by path, or -1 */
         bool new_userns;
         bool new_cgroupns; /* unshared once inside the cgroup */
