@@ -679,3 +679,36 @@ def test_json_log_format(rt, tmp_path):
     entry = json.loads(log.read_text().splitlines()[0])
     assert entry["level"] == "error" and "no-such-ctr" in entry["msg"]
     assert "time" in entry
+
+
+def test_hook_timeout_kills_the_hook_and_fails_create(rt, tmp_path):
+    b, cfg = rt.bundle(["true"])
+    cfg["hooks"] = {"createRuntime": [{"path": "/bin/sleep",
+                                       "args": ["sleep", "30"],
+                                       "timeout": 1}]}
+    rt.write(b, cfg)
+    cid = rt.new_id()
+    t0 = time.time()
+    r = rt.cmd("run", "-b", str(b), cid)
+    assert r.returncode != 0 and "timed out" in r.stderr, r.stderr
+    assert time.time() - t0 < 10
+    assert not (rt.root / cid).exists() and _cgroup_dirs(cid) == []
+
+
+def test_kill_all_signals_every_process(rt):
+    b, _ = rt.bundle(["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    cid = rt.new_id()
+    rt.cmd("run", "-d", "-b", str(b), cid, check=True)
+    time.sleep(0.3)
+    pids = json.loads(rt.cmd("ps", "--format", "json", cid,
+                             check=True).stdout)
+    assert len(pids) == 3, pids
+    rt.cmd("kill", "--all", cid, "SIGKILL", check=True)
+    for _ in range(50):
+        if rt.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.05)
+    assert rt.state(cid)["status"] == "stopped"
+    for p in pids:
+        assert not os.path.exists(f"/proc/{p}") or \
+            "Z" in open(f"/proc/{p}/stat").read().split(")")[1][:3]
