@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,16 +260,25 @@ static int cmd_list(const struct runtime_opts *o, int argc, char **argv) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", v[i].id);
         } else if (json) {
-                printf("[");
-                for (size_t i = 0; i < n; i++)
-                        printf("%s{\"ociVersion\":\"1.2.0\",\"id\":\"%s\","
-                               "\"pid\":%d,\"status\":\"%s\",\"bundle\":\"%s\","
-                               "\"rootfs\":\"\",\"created\":\"%s\","
-                               "\"owner\":\"%s\"}",
-                               i ? "," : "", v[i].id, (int) v[i].pid,
-                               v[i].status, v[i].bundle, v[i].created,
-                               v[i].owner);
-                printf("]\n");
+                /* jansson escapes whatever a bundle path holds. */
+                json_t *arr = json_array();
+                for (size_t i = 0; arr && i < n; i++)
+                        json_array_append_new(
+                                arr,
+                                json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}",
+                                          "ociVersion", "1.2.0", "id", v[i].id,
+                                          "pid", (int) v[i].pid, "status",
+                                          v[i].status, "bundle", v[i].bundle,
+                                          "rootfs", "", "created", v[i].created,
+                                          "owner", v[i].owner));
+                char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+                json_decref(arr);
+                if (!text) {
+                        container_info_free(v, n);
+                        return cli_fail(-ENOMEM, NULL);
+                }
+                printf("%s\n", text);
+                free(text);
         } else {
                 printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID",
                        "STATUS", "BUNDLE", "CREATED", "OWNER");
