@@ -911,15 +911,56 @@ static int do_delete(int rootfd, int dirfd, const struct spec *known,
         return 0;
 }
 
+/* A state directory without a usable state.json: the remains of a create
+ * that was killed before it finished.  Its processes and cgroups are found
+ * through the saved config's cgroupsPath (or the default path). */
+static int remove_leftovers(const struct runtime_opts *o, const char *id,
+                            struct berr *err) {
+        _cleanup_close_ int rootfd =
+                open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return errno == ENOENT
+                               ? 0
+                               : berr_set(err, errno, "open state root '%s'",
+                                          o->root);
+        _cleanup_close_ int dirfd = openat(
+                rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+                return errno == ENOENT
+                               ? 0
+                               : berr_set(err, errno, "open state of '%s'", id);
+        struct spec *s = NULL;
+        _cleanup_free_ char *path = NULL;
+        if (load_spec(dirfd, &s, NULL) >= 0 && s->linux_.cgroups_path &&
+            *s->linux_.cgroups_path)
+                path = strdup(s->linux_.cgroups_path);
+        else
+                path = str_printf("/berth/%s", id);
+        spec_free(s);
+        struct cgroup *cg = NULL;
+        if (path && cgroup_open(path, &cg, NULL) >= 0) {
+                cgroup_kill_all(cg, SIGKILL);
+                cgroup_destroy(cg, NULL);
+                cgroup_free(cg);
+        }
+        int r = state_dir_remove(rootfd, id);
+        if (r < 0)
+                return berr_set(err, r, "remove state of '%s'", id);
+        return 0;
+}
+
 int container_delete(const struct runtime_opts *o, const char *id, bool force,
                      struct berr *err) {
         _cleanup_close_ int rootfd = -1, dirfd = -1;
         struct container_state *st = NULL;
         int r = load(o, id, &rootfd, &dirfd, &st, err);
-        if (r == -ENOENT && rootfd < 0 && force) {
-                /* --force on a missing container is not an error (runc). */
+        if (r < 0 && force && (r == -ENOENT || r == -EINVAL) &&
+            state_check_id(id, NULL) >= 0) {
+                /* --force on a missing container is not an error (runc);
+                 * on one whose create was killed half-way it removes what
+                 * that create left. */
                 berr_clear(err);
-                return 0;
+                return remove_leftovers(o, id, err);
         }
         if (r < 0)
                 return r;

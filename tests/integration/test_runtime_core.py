@@ -712,3 +712,20 @@ def test_kill_all_signals_every_process(rt):
     for p in pids:
         assert not os.path.exists(f"/proc/{p}") or \
             "Z" in open(f"/proc/{p}/stat").read().split(")")[1][:3]
+
+
+def test_delete_force_cleans_a_half_made_container(rt):
+    """What a create killed half-way leaves (a state dir without state.json,
+    a cgroup) goes away with delete --force; plain delete explains."""
+    b, cfg = rt.bundle(["true"])
+    cid = rt.new_id()
+    d = rt.root / cid
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps(cfg))
+    mem = CGROUP_ROOT / "memory/berth" / cid
+    mem.mkdir(parents=True)
+    r = rt.cmd("delete", cid)
+    assert r.returncode != 0 and cid in r.stderr
+    rt.cmd("delete", "--force", cid, check=True)
+    assert not d.exists()
+    assert not mem.exists()
