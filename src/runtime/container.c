@@ -61,6 +61,7 @@ struct creation {
         char **cgroup_sources;
         int *mount_fds;
         size_t spec_n_mounts;
+        char created[48]; /* RFC 3339, set by the first save_state */
         const char *id;
         bool dir_made;
 };
@@ -458,6 +459,45 @@ static int prepare(const struct runtime_opts *o, const struct create_opts *co,
 
 /* auto_start: `run`, where the init goes on to exec right after READY
  * instead of waiting on exec.sock for `start`. */
+/* Write state.json: pid 0 while creating, then the init's pid. */
+static int save_state(const struct runtime_opts *o, struct creation *c,
+                      pid_t pid, struct berr *err) {
+        const struct spec *s = c->spec;
+        struct container_state st = {.id = (char *) c->id,
+                                     .bundle = c->bundle,
+                                     .rootfs = c->rootfs,
+                                     .cgroup_path = c->cgroup_path,
+                                     .systemd_cgroup = o->systemd_cgroup,
+                                     .pid = pid,
+                                     .creator_pid = getpid()};
+        if (!c->created[0]) {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                format_rfc3339(c->created, sizeof(c->created), now.tv_sec,
+                               now.tv_nsec);
+        }
+        st.created = c->created;
+        char owner[64];
+        owner_name(getuid(), owner, sizeof(owner));
+        st.owner = owner;
+        _cleanup_strv_free_ char **ann = NULL;
+        for (size_t i = 0; i < s->n_annotations; i++) {
+                _cleanup_free_ char *kv =
+                        str_printf("%s=%s", s->annotations[i].key,
+                                   s->annotations[i].value);
+                if (kv)
+                        strv_push(&ann, kv);
+        }
+        st.annotations = ann;
+        int r = proc_start_time(getpid(), &st.creator_start_time);
+        if (r >= 0 && pid > 0)
+                r = proc_start_time(pid, &st.pid_start_time);
+        if (r < 0)
+                return berr_set(err, r, "read start time of pid %d",
+                                pid > 0 ? pid : getpid());
+        return state_save(c->dirfd, &st, err);
+}
+
 static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                  struct creation *c, int console_fd, bool auto_start,
                  struct berr *err) {
@@ -491,6 +531,12 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                                  : str_printf("/berth/%s", c->id);
         if (!c->cgroup_path)
                 return -ENOMEM;
+        /* A first record, before anything else exists: `state` says
+         * "creating" while we work, and if we are killed half-way, `delete`
+         * finds the cgroups to remove. */
+        r = save_state(o, c, 0, err);
+        if (r < 0)
+                return r;
         r = cgroup_create(c->cgroup_path, o->systemd_cgroup, &c->cg, err);
         if (r < 0)
                 return r;
@@ -678,33 +724,7 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                 }
         }
 
-        struct container_state st = {.id = (char *) c->id,
-                                     .bundle = c->bundle,
-                                     .rootfs = c->rootfs,
-                                     .cgroup_path = c->cgroup_path,
-                                     .systemd_cgroup = o->systemd_cgroup,
-                                     .pid = pid};
-        char created[48];
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        format_rfc3339(created, sizeof(created), now.tv_sec, now.tv_nsec);
-        st.created = created;
-        char owner[64];
-        owner_name(getuid(), owner, sizeof(owner));
-        st.owner = owner;
-        _cleanup_strv_free_ char **ann = NULL;
-        for (size_t i = 0; i < s->n_annotations; i++) {
-                _cleanup_free_ char *kv =
-                        str_printf("%s=%s", s->annotations[i].key,
-                                   s->annotations[i].value);
-                if (kv)
-                        strv_push(&ann, kv);
-        }
-        st.annotations = ann;
-        r = proc_start_time(pid, &st.pid_start_time);
-        if (r < 0)
-                return berr_set(err, r, "read start time of pid %d", pid);
-        r = state_save(c->dirfd, &st, err);
+        r = save_state(o, c, pid, err);
         if (r < 0)
                 return r;
         if (co->pid_file) {
@@ -884,6 +904,24 @@ static int do_delete(int rootfd, int dirfd, const struct spec *known,
         int r = 0;
         if (st->cgroup_path && cgroup_open(st->cgroup_path, &cg, NULL) >= 0) {
                 cgroup_kill_all(cg, SIGKILL);
+        }
+        if (st->pid <= 0 && st->creator_pid > 0) {
+                /* Still creating (or killed while at it): stop the creator;
+                 * its half-made init dies with it (parent-death signal). */
+                uint64_t t;
+                if (proc_start_time(st->creator_pid, &t) == 0 &&
+                    t == st->creator_start_time &&
+                    st->creator_pid != getpid()) {
+                        int pfd = (int) syscall(SYS_pidfd_open, st->creator_pid,
+                                                0);
+                        if (pfd >= 0) {
+                                syscall(SYS_pidfd_send_signal, pfd, SIGKILL,
+                                        NULL, 0);
+                                close(pfd);
+                        }
+                        wait_pid_exit(st->creator_pid, st->creator_start_time,
+                                      5000);
+                }
         }
         if (st->pid > 0) {
                 uint64_t t;

@@ -126,6 +126,9 @@ int state_save(int dirfd, const struct container_state *st, struct berr *err) {
         json_object_set_new(o, "pid", json_integer(st->pid));
         json_object_set_new(o, "pidStartTime",
                             json_integer((json_int_t) st->pid_start_time));
+        json_object_set_new(o, "creatorPid", json_integer(st->creator_pid));
+        json_object_set_new(o, "creatorStartTime",
+                            json_integer((json_int_t) st->creator_start_time));
         json_t *ann = annotations_json(st->annotations);
         json_object_set_new(o, "annotations", ann);
         _cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
@@ -176,6 +179,10 @@ int state_load(int dirfd, const char *id, struct container_state **ret,
         st->owner = dup_str(o, "owner");
         st->systemd_cgroup = json_is_true(json_object_get(o, "systemdCgroup"));
         st->pid = (pid_t) json_integer_value(json_object_get(o, "pid"));
+        st->creator_pid =
+                (pid_t) json_integer_value(json_object_get(o, "creatorPid"));
+        st->creator_start_time = (uint64_t) json_integer_value(
+                json_object_get(o, "creatorStartTime"));
         st->pid_start_time = (uint64_t) json_integer_value(
                 json_object_get(o, "pidStartTime"));
         json_t *ann = json_object_get(o, "annotations");
@@ -213,14 +220,14 @@ void container_state_free(struct container_state *st) {
 /* Alive means: the pid exists, is the process we started (same start time)
  * and has not exited (a zombie has exited, its parent just hasn't reaped
  * it yet). */
-static bool init_alive(const struct container_state *st) {
-        if (st->pid <= 0)
+static bool proc_alive(pid_t pid, uint64_t start_time) {
+        if (pid <= 0)
                 return false;
         uint64_t t;
-        if (proc_start_time(st->pid, &t) < 0 || t != st->pid_start_time)
+        if (proc_start_time(pid, &t) < 0 || t != start_time)
                 return false;
         char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) st->pid);
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
         _cleanup_free_ char *buf = NULL;
         if (read_file_at(AT_FDCWD, path, 4096, &buf, NULL) < 0)
                 return false;
@@ -232,7 +239,11 @@ static bool init_alive(const struct container_state *st) {
 
 enum container_status state_status(int dirfd,
                                    const struct container_state *st) {
-        if (!init_alive(st))
+        if (st->pid <= 0)
+                return proc_alive(st->creator_pid, st->creator_start_time)
+                               ? STATUS_CREATING
+                               : STATUS_STOPPED;
+        if (!proc_alive(st->pid, st->pid_start_time))
                 return STATUS_STOPPED;
         if (faccessat(dirfd, "exec.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return STATUS_CREATED;

@@ -31,6 +31,11 @@ struct container_state {
         bool systemd_cgroup;
         pid_t pid;
         uint64_t pid_start_time;
+        /* The `create` (or `run`) process while the init does not exist
+         * yet or is being set up: alive means "creating", dead with no
+         * init means a create that was killed ("stopped"). */
+        pid_t creator_pid;
+        uint64_t creator_start_time;
         char **annotations; /* "key=value" */
 };
 

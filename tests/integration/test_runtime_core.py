@@ -729,3 +729,32 @@ def test_delete_force_cleans_a_half_made_container(rt):
     rt.cmd("delete", "--force", cid, check=True)
     assert not d.exists()
     assert not mem.exists()
+
+
+def test_state_is_creating_while_create_runs(rt):
+    b, cfg = rt.bundle(["true"])
+    cfg["hooks"] = {"createRuntime": [{"path": "/bin/sleep",
+                                       "args": ["sleep", "3"]}]}
+    rt.write(b, cfg)
+    cid = rt.new_id()
+    p = subprocess.Popen([RUNTIME, "--root", str(rt.root), "run", "-b",
+                          str(b), cid], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        seen = None
+        for _ in range(100):
+            r = rt.cmd("state", cid)
+            if r.returncode == 0:
+                seen = json.loads(r.stdout)
+                break
+            time.sleep(0.02)
+        assert seen and seen["status"] == "creating" and seen["pid"] == 0
+        r = rt.cmd("delete", cid)
+        assert r.returncode != 0 and "creating" in r.stderr
+        rt.cmd("delete", "--force", cid, check=True)
+        assert p.wait(timeout=10) != 0  # the creator was stopped
+        assert not (rt.root / cid).exists() and _cgroup_dirs(cid) == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
