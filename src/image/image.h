@@ -104,16 +104,6 @@ int image_import(struct image_store *s, int fd, const char *ref,
                  const char *config_json, const char *comment, char **ret_id,
                  struct berr *err);
 
-/* Commit a directory tree (e.g. a container's upper dir, in overlayfs'
- * whiteout format) as a new layer on top of image `parent_id` (NULL: no
- * parent) with the given full config document text (the image config
- * JSON incl. "config", "history" may be omitted: the store adds rootfs,
- * history entry with `created_by`).  Used by commit and build. */
-int image_commit_dir(struct image_store *s, const char *parent_id,
-                     int dirfd, const char *config_json,
-                     const char *created_by, const char *ref, char **ret_id,
-                     struct berr *err);
-
 /* Reference parsing as docker does it.  reference_normalize gives the
  * full form "docker.io/library/busybox:latest" (a digest reference keeps
  * "@sha256:..." and has no default tag); -EINVAL with a message naming

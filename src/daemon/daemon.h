@@ -1,0 +1,167 @@
+/* berthd's shared state and the managers' internal interfaces.  Private
+ * to src/daemon/. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct loop;
+struct loop_timer;
+struct http_server;
+struct http_req;
+struct http_stream;
+struct image_store;
+struct berr;
+
+enum ctr_status {
+        CTR_CREATED,
+        CTR_RUNNING,
+        CTR_PAUSED,
+        CTR_RESTARTING,
+        CTR_EXITED,
+        CTR_REMOVING,
+        CTR_DEAD,
+        CTR_STATUS_MAX,
+};
+
+struct waiter; /* a /wait or stop request waiting for an exit */
+struct attach_req;
+
+struct container {
+        struct daemon *daemon;
+        char id[65];
+        char *name;      /* without the leading '/' */
+        json_t *create;  /* the create body as received (Config fields,
+                            HostConfig, NetworkingConfig) */
+        json_t *config;  /* Config merged with the image's (inspect) */
+        json_t *hostcfg; /* HostConfig with defaults filled in */
+        json_t *mounts;  /* inspect "Mounts" (from specgen) */
+        char *image_id;  /* sha256:... */
+        char *image_ref; /* as the user gave it */
+        char *created;   /* RFC3339Nano */
+        char *path;      /* Path + Args for inspect / ps */
+        json_t *args;
+
+        enum ctr_status status;
+        pid_t pid;
+        int exit_code;
+        bool oom_killed;
+        bool manual_stop; /* stopped by the user: no restart policy */
+        bool has_started;
+        char *started_at;
+        char *finished_at;
+        char *error;
+        int restart_count;
+        uint64_t restart_delay_ms;
+        struct loop_timer *restart_timer;
+        struct loop_timer *kill_timer;
+
+        int shim_wait_fd; /* connection with a pending `wait` to the shim */
+        bool rootfs_mounted;
+        struct waiter *waiters;
+        struct attach_req *attaches; /* hijacked before start */
+        struct container *next;
+};
+
+struct exec_inst {
+        char id[65];
+        struct container *ctr; /* NULL once the container is gone */
+        char ctr_id[65];
+        json_t *body; /* the exec create body */
+        bool running;
+        bool started;
+        int exit_code;
+        pid_t pid;
+        struct exec_inst *next;
+};
+
+struct daemon {
+        struct loop *loop;
+        struct http_server *http;
+        struct image_store *images;
+        char *data_root;
+        char *exec_root;
+        char *runtime_root;
+        char *shim_binary;
+        char *init_binary;
+        char *runtime_binary;
+        int ctr_dirfd;   /* DATA_ROOT/containers */
+        int vol_dirfd;   /* DATA_ROOT/volumes */
+        int shims_dirfd; /* EXEC_ROOT/shims */
+        struct container *containers;
+        struct exec_inst *execs;
+        uint64_t start_time_ms;
+        bool shutting_down;
+};
+
+/* ---- containers (ctr.c) ---- */
+struct container *ctr_find(struct daemon *d, const char *ref, struct berr *err);
+struct container *ctr_by_id(struct daemon *d, const char *id);
+int ctr_create(struct daemon *d, const char *name, json_t *body,
+               struct container **ret, struct berr *err);
+int ctr_start(struct daemon *d, struct container *c, struct berr *err);
+/* Stop: signal, then SIGKILL after `timeout` seconds (-1: container's
+ * default).  `done` runs when it has exited (or at once). */
+typedef void (*ctr_done_fn)(struct daemon *d, struct container *c, void *ud);
+int ctr_stop(struct daemon *d, struct container *c, int sig, int timeout,
+             ctr_done_fn done, void *ud, struct berr *err);
+int ctr_kill(struct daemon *d, struct container *c, int sig, struct berr *err);
+int ctr_remove(struct daemon *d, struct container *c, bool volumes,
+               struct berr *err);
+/* rm -f: kill a running container, wait for its exit, remove it. */
+int ctr_force_remove(struct daemon *d, struct container *c, bool volumes,
+                     struct berr *err);
+int ctr_save(struct daemon *d, struct container *c);
+int ctr_load_all(struct daemon *d);
+void ctr_restore_running(struct daemon *d);
+const char *ctr_status_name(enum ctr_status s);
+json_t *ctr_inspect(struct daemon *d, struct container *c);
+json_t *ctr_summary(struct daemon *d, struct container *c);
+void ctr_add_waiter(struct daemon *d, struct container *c,
+                    const char *condition, ctr_done_fn fn, void *ud);
+int ctr_rename(struct daemon *d, struct container *c, const char *name,
+               struct berr *err);
+int ctr_name_valid(const char *name);
+/* Send a request to the container's shim; answer in *ret (may be NULL). */
+int ctr_shim_call(struct daemon *d, struct container *c, json_t *req, int fd,
+                  json_t **ret, struct berr *err);
+int ctr_image_users(const char *image_id, char **ret_container, void *ud);
+bool ctr_uses_volume(struct daemon *d, const char *name);
+void ctr_pass_attach(struct daemon *d, struct container *c, int fd, bool in,
+                     bool out, bool err_, bool mux);
+char *ctr_log_path(struct daemon *d, const struct container *c);
+void ctr_on_exit_record(struct daemon *d, struct container *c, int code,
+                        bool oom, const char *finished_at);
+
+/* ---- events (events.c) ---- */
+void event_emit(struct daemon *d, const char *type, const char *action,
+                const char *id, json_t *attrs /* stolen, may be NULL */);
+void events_handle(struct daemon *d, struct http_req *r);
+
+/* ---- volumes (volumes.c) ---- */
+int volume_get_or_create(struct daemon *d, const char *name, json_t *labels,
+                         json_t *opts, bool *ret_created, char **ret_path,
+                         struct berr *err);
+void api_volumes(struct daemon *d, struct http_req *r, const char *rest);
+int volume_remove(struct daemon *d, const char *name, bool force,
+                  struct berr *err);
+
+/* ---- API handlers ---- */
+void api_dispatch(struct http_req *r, void *ud);
+bool api_wants_file(const char *method, const char *path);
+void api_containers(struct daemon *d, struct http_req *r, const char *rest);
+void api_exec(struct daemon *d, struct http_req *r, const char *rest);
+void api_images(struct daemon *d, struct http_req *r, const char *rest);
+void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
+void logs_container_exited(struct daemon *d, struct container *c);
+
+/* ---- helpers (util in daemon) ---- */
+char *now_rfc3339(void);
+void random_hex(char *buf, size_t nbytes); /* writes 2*nbytes hex + NUL */
+int64_t rfc3339_to_unix(const char *s);
+/* "SIGTERM", "TERM", "15" -> 15; < 0 when unknown. */
+int signal_parse(const char *s);
+/* Go's units.HumanDuration: "Less than a second", "About a minute"... */
+void human_duration(char *buf, size_t size, int64_t seconds);

@@ -1,0 +1,116 @@
+/* Small helpers shared by berthd's managers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "util.h"
+
+char *now_rfc3339(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        char buf[64];
+        format_rfc3339(buf, sizeof(buf), ts.tv_sec, ts.tv_nsec);
+        return strdup(buf);
+}
+
+void random_hex(char *buf, size_t nbytes) {
+        unsigned char raw[64];
+        if (nbytes > sizeof(raw))
+                nbytes = sizeof(raw);
+        if (getrandom(raw, nbytes, 0) != (ssize_t) nbytes) {
+                /* getrandom does not fail for <= 256 bytes once the pool
+                 * is initialised; keep ids unique anyway. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                for (size_t i = 0; i < nbytes; i++)
+                        raw[i] = (unsigned char) (ts.tv_nsec >> (i % 4 * 8)) ^
+                                 (unsigned char) i;
+        }
+        for (size_t i = 0; i < nbytes; i++)
+                sprintf(buf + 2 * i, "%02x", raw[i]);
+        buf[2 * nbytes] = '\0';
+}
+
+int64_t rfc3339_to_unix(const char *s) {
+        if (!s || !*s)
+                return 0;
+        struct tm tm = {0};
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end)
+                return 0;
+        return (int64_t) timegm(&tm);
+}
+
+static const struct {
+        const char *name;
+        int sig;
+} signals[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},
+        {"ILL", SIGILL},   {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},
+        {"IOT", SIGIOT},   {"BUS", SIGBUS},       {"FPE", SIGFPE},
+        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+        {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},
+        {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},
+        {"CONT", SIGCONT}, {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},
+        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+        {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM},
+        {"PROF", SIGPROF}, {"WINCH", SIGWINCH},   {"IO", SIGIO},
+        {"POLL", SIGPOLL}, {"PWR", SIGPWR},       {"SYS", SIGSYS},
+};
+
+int signal_parse(const char *s) {
+        if (!s || !*s)
+                return -EINVAL;
+        int n;
+        if (parse_int(s, &n) >= 0)
+                return n > 0 && n < 65 ? n : -EINVAL;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+                if (strcasecmp(s, signals[i].name) == 0)
+                        return signals[i].sig;
+        if (strncasecmp(s, "RTMIN", 5) == 0) {
+                int off = 0;
+                if (s[5] == '+' && parse_int(s + 6, &off) < 0)
+                        return -EINVAL;
+                return SIGRTMIN + off <= SIGRTMAX ? SIGRTMIN + off : -EINVAL;
+        }
+        return -EINVAL;
+}
+
+void human_duration(char *buf, size_t size, int64_t seconds) {
+        double secs = (double) seconds;
+        int64_t minutes = seconds / 60;
+        int64_t hours = (int64_t) (secs / 3600 + 0.5);
+        if (seconds < 1)
+                snprintf(buf, size, "Less than a second");
+        else if (seconds == 1)
+                snprintf(buf, size, "1 second");
+        else if (seconds < 60)
+                snprintf(buf, size, "%lld seconds", (long long) seconds);
+        else if (minutes == 1)
+                snprintf(buf, size, "About a minute");
+        else if (minutes < 60)
+                snprintf(buf, size, "%lld minutes", (long long) minutes);
+        else if (hours == 1)
+                snprintf(buf, size, "About an hour");
+        else if (hours < 48)
+                snprintf(buf, size, "%lld hours", (long long) hours);
+        else if (hours < 24 * 7 * 2)
+                snprintf(buf, size, "%lld days", (long long) (hours / 24));
+        else if (hours < 24 * 30 * 2)
+                snprintf(buf, size, "%lld weeks", (long long) (hours / 24 / 7));
+        else if (hours < 24 * 365 * 2)
+                snprintf(buf, size, "%lld months",
+                         (long long) (hours / 24 / 30));
+        else
+                snprintf(buf, size, "%lld years",
+                         (long long) (hours / 24 / 365));
+}

@@ -1,0 +1,356 @@
+/* berthd: the Docker Engine API on a unix socket, one event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "daemon.h"
+#include "error.h"
+#include "http.h"
+#include "image.h"
+#include "loop.h"
+#include "util.h"
+
+#define DEFAULT_SOCKET "/run/berth/berth.sock"
+
+struct options {
+        char *host;
+        char *data_root;
+        char *exec_root;
+        char *shim;
+        char *init;
+        char *group;
+        char *config;
+};
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: berthd [OPTIONS]\n\n"
+                "berth's daemon: serves the Docker Engine API.\n\n"
+                "Options:\n"
+                "  -H, --host unix://PATH   socket to listen on (default "
+                "unix://" DEFAULT_SOCKET ")\n"
+                "      --data-root DIR      persistent state (default "
+                "/var/lib/berth)\n"
+                "      --exec-root DIR      runtime state (default "
+                "/run/berth)\n"
+                "      --config-file FILE   JSON settings (default "
+                "/etc/berth/daemon.json when present)\n"
+                "      --group NAME         group that may use the socket "
+                "(default berth)\n"
+                "      --shim-binary PATH   berth-shim to run containers with\n"
+                "      --init-binary PATH   the init used for --init\n"
+                "  -v, --version            print the version\n");
+}
+
+static void set_opt(char **dst, const char *v) {
+        free(*dst);
+        *dst = v ? strdup(v) : NULL;
+}
+
+/* The config file takes docker's daemon.json keys berth understands. */
+static int load_config(struct options *o, const char *path, bool must) {
+        json_error_t je;
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+        if (!j) {
+                if (!must && access(path, F_OK) != 0)
+                        return 0;
+                fprintf(stderr, "berthd: config file '%s': %s (line %d)\n",
+                        path, je.text, je.line);
+                return -EINVAL;
+        }
+        if (!json_is_object(j)) {
+                fprintf(stderr, "berthd: config file '%s': not a JSON object\n",
+                        path);
+                json_decref(j);
+                return -EINVAL;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) {
+                if (!strcmp(k, "hosts") && json_array_size(v) > 0)
+                        set_opt(&o->host,
+                                json_string_value(json_array_get(v, 0)));
+                else if (!strcmp(k, "data-root"))
+                        set_opt(&o->data_root, json_string_value(v));
+                else if (!strcmp(k, "exec-root"))
+                        set_opt(&o->exec_root, json_string_value(v));
+                else if (!strcmp(k, "group"))
+                        set_opt(&o->group, json_string_value(v));
+                else if (!strcmp(k, "shim-binary"))
+                        set_opt(&o->shim, json_string_value(v));
+                else if (!strcmp(k, "init-path"))
+                        set_opt(&o->init, json_string_value(v));
+                else
+                        fprintf(stderr,
+                                "berthd: config file '%s': ignoring unknown "
+                                "setting '%s'\n",
+                                path, k);
+        }
+        json_decref(j);
+        return 0;
+}
+
+/* Bind the API socket so that it is never connectable by others: the
+ * umask makes it 0600 at bind, then it gets the group and 0660. */
+static int listen_unix(const char *path, const char *group) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "berthd: socket path '%s' is too long\n", path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, path);
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        mkdir_p(dirname(dir), 0755);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* A stale socket from a previous run: refuse if someone answers. */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
+                fprintf(stderr, "berthd: another daemon is listening on '%s'\n",
+                        path);
+                close(fd);
+                return -EADDRINUSE;
+        }
+        close(fd);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        unlink(path);
+        mode_t old = umask(0177);
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0) {
+                r = -errno;
+                fprintf(stderr, "berthd: bind '%s': %s\n", path, strerror(-r));
+                close(fd);
+                return r;
+        }
+        struct group *g = group ? getgrnam(group) : NULL;
+        if (g && chown(path, 0, g->gr_gid) == 0)
+                chmod(path, 0660);
+        if (listen(fd, 512) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static char *find_helper(const char *name) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                char *dir = dirname(exe);
+                char *cands[] = {
+                        str_printf("%s/%s", dir, name),
+                        str_printf("%s/../libexec/berth/%s", dir, name),
+                        str_printf("%s/../shim/%s", dir, name),
+                        str_printf("%s/../init/%s", dir, name),
+                };
+                char *found = NULL;
+                for (size_t i = 0; i < ELEMENTSOF(cands); i++) {
+                        if (!found && cands[i] && access(cands[i], X_OK) == 0)
+                                found = realpath(cands[i], NULL);
+                        free(cands[i]);
+                }
+                if (found)
+                        return found;
+        }
+        return str_printf("/usr/local/libexec/berth/%s", name);
+}
+
+static void on_signal(int fd, uint32_t events, void *ud) {
+        struct daemon *d = ud;
+        struct signalfd_siginfo si;
+        (void) events;
+        if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+                fprintf(stderr,
+                        "berthd: signal %u: shutting down; containers keep "
+                        "running\n",
+                        si.ssi_signo);
+                d->shutting_down = true;
+                loop_quit(d->loop);
+        }
+}
+
+static int open_dir(const char *path, mode_t mode) {
+        int r = mkdir_p(path, mode);
+        if (r < 0 && r != -EEXIST) {
+                fprintf(stderr, "berthd: create '%s': %s\n", path,
+                        strerror(-r));
+                return r;
+        }
+        chmod(path, mode);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                fprintf(stderr, "berthd: open '%s': %m\n", path);
+        return fd < 0 ? -errno : fd;
+}
+
+int main(int argc, char **argv) {
+        struct options o = {0};
+        static const struct option longopts[] = {
+                {"host", required_argument, NULL, 'H'},
+                {"data-root", required_argument, NULL, 'D'},
+                {"exec-root", required_argument, NULL, 'E'},
+                {"config-file", required_argument, NULL, 'c'},
+                {"group", required_argument, NULL, 'G'},
+                {"shim-binary", required_argument, NULL, 'S'},
+                {"init-binary", required_argument, NULL, 'I'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'v'},
+                {0},
+        };
+        /* First pass: the config file, so flags override it. */
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--config-file") && i + 1 < argc)
+                        set_opt(&o.config, argv[i + 1]);
+                else if (str_startswith(argv[i], "--config-file="))
+                        set_opt(&o.config, argv[i] + 14);
+        }
+        if (load_config(&o, o.config ? o.config : "/etc/berth/daemon.json",
+                        o.config != NULL) < 0)
+                return 1;
+        int c;
+        while ((c = getopt_long(argc, argv, "H:hv", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'H':
+                        set_opt(&o.host, optarg);
+                        break;
+                case 'D':
+                        set_opt(&o.data_root, optarg);
+                        break;
+                case 'E':
+                        set_opt(&o.exec_root, optarg);
+                        break;
+                case 'c':
+                        break;
+                case 'G':
+                        set_opt(&o.group, optarg);
+                        break;
+                case 'S':
+                        set_opt(&o.shim, optarg);
+                        break;
+                case 'I':
+                        set_opt(&o.init, optarg);
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'v':
+                        printf("berthd version %s, build %s\n", BERTH_VERSION,
+                               BERTH_COMMIT);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 1;
+                }
+        }
+        const char *host = o.host ? o.host : "unix://" DEFAULT_SOCKET;
+        if (!str_startswith(host, "unix://")) {
+                fprintf(stderr,
+                        "berthd: only unix:// sockets are supported, not "
+                        "'%s'\n",
+                        host);
+                return 1;
+        }
+        struct daemon d = {0};
+        d.data_root =
+                realpath(o.data_root ? o.data_root : "/var/lib/berth", NULL);
+        if (!d.data_root) {
+                const char *dr = o.data_root ? o.data_root : "/var/lib/berth";
+                mkdir_p(dr, 0711);
+                d.data_root = realpath(dr, NULL);
+        }
+        const char *er = o.exec_root ? o.exec_root : "/run/berth";
+        mkdir_p(er, 0700);
+        d.exec_root = realpath(er, NULL);
+        if (!d.data_root || !d.exec_root) {
+                fprintf(stderr, "berthd: cannot create data/exec root: %m\n");
+                return 1;
+        }
+        d.shim_binary = o.shim ? strdup(o.shim) : find_helper("berth-shim");
+        d.init_binary = o.init ? strdup(o.init) : find_helper("berth-init");
+        d.runtime_root = str_printf("%s/runtime", d.exec_root);
+        _cleanup_free_ char *ctrs = str_printf("%s/containers", d.data_root);
+        _cleanup_free_ char *vols = str_printf("%s/volumes", d.data_root);
+        _cleanup_free_ char *imgs = str_printf("%s/image", d.data_root);
+        _cleanup_free_ char *shims = str_printf("%s/shims", d.exec_root);
+        if (!ctrs || !vols || !imgs || !shims || !d.runtime_root)
+                return 1;
+        chmod(d.data_root, 0711);
+        chmod(d.exec_root, 0700);
+        d.ctr_dirfd = open_dir(ctrs, 0710);
+        d.vol_dirfd = open_dir(vols, 0701);
+        d.shims_dirfd = open_dir(shims, 0700);
+        if (d.ctr_dirfd < 0 || d.vol_dirfd < 0 || d.shims_dirfd < 0)
+                return 1;
+        mkdir_p(d.runtime_root, 0700);
+        struct berr err = {0};
+        int r = image_store_open(imgs, &d.images, &err);
+        if (r < 0) {
+                fprintf(stderr, "berthd: open the image store '%s': %s\n", imgs,
+                        berr_message(&err, r));
+                return 1;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        r = loop_new(&d.loop);
+        if (r < 0 || sfd < 0) {
+                fprintf(stderr, "berthd: event loop: %s\n", strerror(-r));
+                return 1;
+        }
+        loop_add_fd(d.loop, sfd, EPOLLIN, on_signal, &d);
+        int lfd = listen_unix(host + 7, o.group ? o.group : "berth");
+        if (lfd < 0)
+                return 1;
+        r = http_server_new(d.loop, lfd, api_dispatch, api_wants_file, &d,
+                            &d.http);
+        if (r < 0) {
+                fprintf(stderr, "berthd: start the HTTP server: %s\n",
+                        strerror(-r));
+                return 1;
+        }
+        ctr_load_all(&d);
+        ctr_restore_running(&d);
+        _cleanup_free_ char *pidfile = str_printf("%s/berthd.pid", d.exec_root);
+        char pidbuf[32];
+        snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int) getpid());
+        if (pidfile)
+                write_file_atomic_at(AT_FDCWD, pidfile, pidbuf, strlen(pidbuf),
+                                     0644, 0);
+        fprintf(stderr, "berthd %s listening on %s (data root %s)\n",
+                BERTH_VERSION, host, d.data_root);
+        r = loop_run(d.loop, http_server_timeout, d.http);
+        http_server_free(d.http);
+        if (pidfile)
+                unlink(pidfile);
+        unlink(host + 7);
+        image_store_free(d.images);
+        loop_free(d.loop);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,1348 @@
+/* The image store.  Layout under the root:
+ *   blobs/sha256/HEX        configs, and each layer's uncompressed tar (by
+ *                           diff_id: what `save` writes back unchanged)
+ *   layers/CHAINHEX/diff    the unpacked layer (overlay lower dir)
+ *   layers/CHAINHEX/layer.json  {diff_id, size}
+ *   images/HEX.json         one per image: {"Id", "Created"}
+ *   repositories.json       {"docker.io/library/x:tag": "sha256:..."}
+ *   tmp/                    work in progress; emptied at open
+ *   lock                    flock'ed by every mutation
+ * Everything is committed by rename (after fsync), so a crash leaves either
+ * the old or the new state. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "image.h"
+#include "unpack.h"
+#include "util.h"
+
+struct image_store {
+        char *root;
+        int rootfd;
+        int lockfd;
+};
+
+static int lock_store(struct image_store *s) {
+        while (flock(s->lockfd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return 0;
+}
+
+static void unlock_store(struct image_store *s) {
+        flock(s->lockfd, LOCK_UN);
+}
+
+int image_store_open(const char *root, struct image_store **ret,
+                     struct berr *err) {
+        int r = mkdir_p(root, 0700);
+        if (r < 0 && r != -EEXIST)
+                return berr_set(err, r, "create '%s'", root);
+        struct image_store *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->root = strdup(root);
+        s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!s->root || s->rootfd < 0) {
+                r = berr_set(err, errno, "open '%s'", root);
+                image_store_free(s);
+                return r;
+        }
+        const char *dirs[] = {"blobs", "blobs/sha256", "layers", "images",
+                              "tmp"};
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (mkdirat(s->rootfd, dirs[i], 0700) < 0 && errno != EEXIST) {
+                        r = berr_set(err, errno, "create '%s/%s'", root,
+                                     dirs[i]);
+                        image_store_free(s);
+                        return r;
+                }
+        s->lockfd =
+                openat(s->rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (s->lockfd < 0) {
+                r = berr_set(err, errno, "open '%s/lock'", root);
+                image_store_free(s);
+                return r;
+        }
+        /* Leftovers of work a crash interrupted. */
+        if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
+                rm_rf_at(s->rootfd, "tmp");
+                mkdirat(s->rootfd, "tmp", 0700);
+                flock(s->lockfd, LOCK_UN);
+        }
+        *ret = s;
+        return 0;
+}
+
+struct image_store *image_store_free(struct image_store *s) {
+        if (!s)
+                return NULL;
+        if (s->rootfd >= 0)
+                close(s->rootfd);
+        if (s->lockfd > 0)
+                close(s->lockfd);
+        free(s->root);
+        free(s);
+        return NULL;
+}
+
+static const char *hex_of(const char *id) {
+        return str_startswith(id, "sha256:") ? id + 7 : id;
+}
+
+static json_t *load_json_at(int dirfd, const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (read_file_at(dirfd, path, 64 << 20, &text, &len) < 0)
+                return NULL;
+        return json_loadb(text, len, 0, NULL);
+}
+
+static int save_json_at(int dirfd, const char *path, json_t *j) {
+        _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic_at(dirfd, path, text, strlen(text), 0600,
+                                    WRITE_SYNC);
+}
+
+static json_t *repos_load(struct image_store *s) {
+        json_t *j = load_json_at(s->rootfd, "repositories.json");
+        return json_is_object(j) ? j : (json_decref(j), json_object());
+}
+
+static bool image_exists(struct image_store *s, const char *hex) {
+        _cleanup_free_ char *p = str_printf("images/%s.json", hex);
+        return p && faccessat(s->rootfd, p, F_OK, 0) == 0;
+}
+
+static json_t *config_load(struct image_store *s, const char *id) {
+        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", hex_of(id));
+        return p ? load_json_at(s->rootfd, p) : NULL;
+}
+
+/* chain[i] = diff[0] for i == 0, else sha256(chain[i-1] + " " + diff[i]) */
+static json_t *chain_ids(json_t *diff_ids) {
+        json_t *out = json_array();
+        char prev[72] = "";
+        size_t i;
+        json_t *d;
+        json_array_foreach(diff_ids, i, d) {
+                const char *s = json_string_value(d);
+                if (!s)
+                        continue;
+                char cur[72];
+                if (i == 0)
+                        snprintf(cur, sizeof(cur), "%s", s);
+                else {
+                        _cleanup_free_ char *in = str_printf("%s %s", prev, s);
+                        digest_buf(in, in ? strlen(in) : 0, cur);
+                }
+                json_array_append_new(out, json_string(cur));
+                memcpy(prev, cur, sizeof(prev));
+        }
+        return out;
+}
+
+int image_resolve(struct image_store *s, const char *ref, char **ret_id,
+                  struct berr *err) {
+        if (!ref || !*ref)
+                return berr_setx(err, ENOENT, "No such image: %s", "");
+        const char *h = hex_of(ref);
+        if (strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64 &&
+            image_exists(s, h)) {
+                *ret_id = str_printf("sha256:%s", h);
+                return *ret_id ? 0 : -ENOMEM;
+        }
+        _cleanup_free_ char *full = NULL;
+        struct berr e2 = {0};
+        if (reference_normalize(ref, &full, &e2) >= 0) {
+                json_t *repos = repos_load(s);
+                const char *id =
+                        json_string_value(json_object_get(repos, full));
+                if (id && image_exists(s, hex_of(id))) {
+                        *ret_id = strdup(id);
+                        json_decref(repos);
+                        return *ret_id ? 0 : -ENOMEM;
+                }
+                json_decref(repos);
+        }
+        /* A unique prefix of an id. */
+        size_t n = strlen(h);
+        if (n >= 1 && n < 64 && strspn(h, "0123456789abcdef") == n) {
+                int fd = openat(s->rootfd, "images",
+                                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+                char found[65] = "";
+                int count = 0;
+                struct dirent *de;
+                while (dir && (de = readdir(dir)))
+                        if (strncmp(de->d_name, h, n) == 0 &&
+                            strlen(de->d_name) == 69) {
+                                snprintf(found, sizeof(found), "%.64s",
+                                         de->d_name);
+                                count++;
+                        }
+                if (dir)
+                        closedir(dir);
+                else if (fd >= 0)
+                        close(fd);
+                if (count == 1) {
+                        *ret_id = str_printf("sha256:%s", found);
+                        return *ret_id ? 0 : -ENOMEM;
+                }
+        }
+        return berr_setx(err, ENOENT, "No such image: %s", ref);
+}
+
+int image_config_json(struct image_store *s, const char *id, char **ret_json,
+                      struct berr *err) {
+        json_t *c = config_load(s, id);
+        if (!c)
+                return berr_setx(err, ENOENT, "No such image: %s", id);
+        json_t *cfg = json_object_get(c, "config");
+        *ret_json = json_dumps(json_is_object(cfg) ? cfg : json_object(),
+                               JSON_COMPACT);
+        json_decref(c);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+int image_layer_dirs(struct image_store *s, const char *id, char ***ret_dirs,
+                     struct berr *err) {
+        json_t *c = config_load(s, id);
+        if (!c)
+                return berr_setx(err, ENOENT, "No such image: %s", id);
+        json_t *chain = chain_ids(
+                json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
+        json_decref(c);
+        char **v = calloc(json_array_size(chain) + 1, sizeof(char *));
+        if (!v) {
+                json_decref(chain);
+                return -ENOMEM;
+        }
+        size_t n = json_array_size(chain);
+        for (size_t i = 0; i < n; i++) {
+                const char *cid =
+                        json_string_value(json_array_get(chain, n - 1 - i));
+                v[i] = str_printf("%s/layers/%s/diff", s->root, hex_of(cid));
+        }
+        json_decref(chain);
+        *ret_dirs = v;
+        return 0;
+}
+
+static json_t *tags_of(struct image_store *s, const char *id, json_t *repos) {
+        json_t *tags = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(repos, k, v) {
+                if (strcmp(json_string_value(v) ?: "", id) != 0 ||
+                    strchr(k, '@'))
+                        continue;
+                char *f = reference_familiar(k);
+                json_array_append_new(tags, json_string(f ? f : k));
+                free(f);
+        }
+        (void) s;
+        return tags;
+}
+
+static int64_t layer_size(struct image_store *s, const char *chain) {
+        _cleanup_free_ char *p =
+                str_printf("layers/%s/layer.json", hex_of(chain));
+        json_t *j = p ? load_json_at(s->rootfd, p) : NULL;
+        int64_t n = (int64_t) json_integer_value(json_object_get(j, "size"));
+        json_decref(j);
+        return n;
+}
+
+static int64_t image_size(struct image_store *s, json_t *cfg) {
+        json_t *chain = chain_ids(
+                json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"));
+        int64_t total = 0;
+        size_t i;
+        json_t *c;
+        json_array_foreach(chain, i, c) total +=
+                layer_size(s, json_string_value(c));
+        json_decref(chain);
+        return total;
+}
+
+static int64_t created_unix(json_t *cfg) {
+        const char *c = json_string_value(json_object_get(cfg, "created"));
+        struct tm tm = {0};
+        if (!c || !strptime(c, "%Y-%m-%dT%H:%M:%S", &tm))
+                return 0;
+        return (int64_t) timegm(&tm);
+}
+
+int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
+                       struct berr *err) {
+        json_t *c = config_load(s, id);
+        if (!c)
+                return berr_setx(err, ENOENT, "No such image: %s", id);
+        json_t *repos = repos_load(s);
+        json_t *tags = tags_of(s, id, repos);
+        json_decref(repos);
+        json_t *chain = chain_ids(
+                json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
+        char *lower = NULL;
+        size_t llen = 0;
+        FILE *f = open_memstream(&lower, &llen);
+        size_t n = json_array_size(chain);
+        for (size_t i = 0; f && i < n; i++)
+                fprintf(f, "%s%s/layers/%s/diff", i ? ":" : "", s->root,
+                        hex_of(json_string_value(
+                                json_array_get(chain, n - 1 - i))));
+        if (f)
+                fclose(f);
+        json_decref(chain);
+        int64_t size = image_size(s, c);
+        json_t *cfg = json_object_get(c, "config");
+        json_t *out = json_pack(
+                "{s:s, s:o, s:[], s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O,"
+                " s:s, s:s, s:I, s:I, s:{s:s, s:{s:s}}, s:{s:s, s:O},"
+                " s:{s:s}}",
+                "Id", id, "RepoTags", tags, "RepoDigests", "Parent", "",
+                "Comment", "", "Created",
+                json_string_value(json_object_get(c, "created")) ?: "",
+                "Container", "", "ContainerConfig",
+                json_is_object(cfg) ? cfg : json_object(), "DockerVersion", "",
+                "Author", json_string_value(json_object_get(c, "author")) ?: "",
+                "Config", json_is_object(cfg) ? cfg : json_null(),
+                "Architecture",
+                json_string_value(json_object_get(c, "architecture")) ?: "",
+                "Os", json_string_value(json_object_get(c, "os")) ?: "", "Size",
+                (json_int_t) size, "VirtualSize", (json_int_t) size,
+                "GraphDriver", "Name", "overlay2", "Data", "LowerDir",
+                lower ? lower : "", "RootFS", "Type", "layers", "Layers",
+                json_object_get(json_object_get(c, "rootfs"), "diff_ids")
+                        ?: json_array(),
+                "Metadata", "LastTagTime", "0001-01-01T00:00:00Z");
+        free(lower);
+        json_decref(c);
+        *ret_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+        json_decref(out);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+static json_t *filter_list(json_t *filters, const char *key) {
+        json_t *f = json_object_get(filters, key);
+        if (!f)
+                return NULL;
+        json_t *l = json_array();
+        const char *k;
+        json_t *v;
+        size_t i;
+        if (json_is_object(f))
+                json_object_foreach(f, k, v)
+                        json_array_append_new(l, json_string(k));
+        else
+                json_array_foreach(f, i, v) json_array_append(l, v);
+        return l;
+}
+
+static bool glob_match(const char *pat, const char *s) {
+        /* '*' matches within a path component, as docker's reference
+         * filter does with path.Match. */
+        if (!*pat)
+                return !*s;
+        if (*pat == '*') {
+                for (;; s++) {
+                        if (glob_match(pat + 1, s))
+                                return true;
+                        if (!*s || *s == '/')
+                                return false;
+                }
+        }
+        return *s && (*pat == *s) && glob_match(pat + 1, s + 1);
+}
+
+int image_list_json(struct image_store *s, bool all, const char *filters_json,
+                    image_users_fn users, void *ud, char **ret_json,
+                    struct berr *err) {
+        (void) all;
+        json_t *filters = filters_json && *filters_json
+                                  ? json_loads(filters_json, 0, NULL)
+                                  : json_object();
+        if (!json_is_object(filters)) {
+                json_decref(filters);
+                return berr_setx(err, EINVAL, "invalid filter '%s'",
+                                 filters_json);
+        }
+        json_t *fd_ = filter_list(filters, "dangling");
+        json_t *fref = filter_list(filters, "reference");
+        json_t *flabel = filter_list(filters, "label");
+        json_t *repos = repos_load(s);
+        json_t *out = json_array();
+        int fd =
+                openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        while (dir && (de = readdir(dir))) {
+                if (strlen(de->d_name) != 69)
+                        continue;
+                char id[72];
+                snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
+                json_t *c = config_load(s, id);
+                if (!c)
+                        continue;
+                json_t *tags = tags_of(s, id, repos);
+                bool ok = true;
+                if (fd_ && json_array_size(fd_)) {
+                        const char *want =
+                                json_string_value(json_array_get(fd_, 0));
+                        bool dangling = json_array_size(tags) == 0;
+                        ok = dangling == (want && !strcmp(want, "true"));
+                }
+                if (ok && fref && json_array_size(fref)) {
+                        ok = false;
+                        size_t i, j;
+                        json_t *p, *t;
+                        json_array_foreach(fref, i, p)
+                                json_array_foreach(tags, j, t) {
+                                const char *pat = json_string_value(p);
+                                const char *tag = json_string_value(t);
+                                _cleanup_free_ char *repo = strdup(tag);
+                                char *colon = repo ? strrchr(repo, ':') : NULL;
+                                if (colon)
+                                        *colon = '\0';
+                                if (glob_match(pat, tag) ||
+                                    (repo && glob_match(pat, repo)))
+                                        ok = true;
+                        }
+                }
+                json_t *cfg = json_object_get(c, "config");
+                json_t *labels = json_object_get(cfg, "Labels");
+                if (ok && flabel) {
+                        size_t i;
+                        json_t *l;
+                        json_array_foreach(flabel, i, l) {
+                                const char *want = json_string_value(l);
+                                const char *eq = strchr(want, '=');
+                                _cleanup_free_ char *k =
+                                        eq ? strndup(want, (size_t) (eq - want))
+                                           : strdup(want);
+                                const char *have = json_string_value(
+                                        json_object_get(labels, k));
+                                if (!have || (eq && strcmp(have, eq + 1)))
+                                        ok = false;
+                        }
+                }
+                if (!ok) {
+                        json_decref(tags);
+                        json_decref(c);
+                        continue;
+                }
+                int64_t size = image_size(s, c);
+                int nusers = users ? users(id, NULL, ud) : -1;
+                json_array_append_new(
+                        out,
+                        json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:I,"
+                                  " s:O, s:i}",
+                                  "Id", id, "ParentId", "", "RepoTags", tags,
+                                  "RepoDigests", "Created",
+                                  (json_int_t) created_unix(c), "Size",
+                                  (json_int_t) size, "SharedSize",
+                                  (json_int_t) -1, "VirtualSize",
+                                  (json_int_t) size, "Labels",
+                                  json_is_object(labels) ? labels : json_null(),
+                                  "Containers", nusers));
+                json_decref(c);
+        }
+        if (dir)
+                closedir(dir);
+        else if (fd >= 0)
+                close(fd);
+        json_decref(repos);
+        json_decref(fd_);
+        json_decref(fref);
+        json_decref(flabel);
+        json_decref(filters);
+        *ret_json = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+int image_history_json(struct image_store *s, const char *id, char **ret_json,
+                       struct berr *err) {
+        json_t *c = config_load(s, id);
+        if (!c)
+                return berr_setx(err, ENOENT, "No such image: %s", id);
+        json_t *hist = json_object_get(c, "history");
+        json_t *chain = chain_ids(
+                json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
+        json_t *repos = repos_load(s);
+        json_t *out = json_array();
+        size_t n = json_array_size(hist);
+        /* Which layer each non-empty history entry made. */
+        size_t layer = 0;
+        json_t *sizes = json_array();
+        for (size_t i = 0; i < n; i++) {
+                json_t *h = json_array_get(hist, i);
+                int64_t sz = 0;
+                if (!json_is_true(json_object_get(h, "empty_layer")) &&
+                    layer < json_array_size(chain))
+                        sz = layer_size(s, json_string_value(json_array_get(
+                                                   chain, layer++)));
+                json_array_append_new(sizes, json_integer(sz));
+        }
+        for (size_t k = n; k > 0; k--) {
+                json_t *h = json_array_get(hist, k - 1);
+                struct tm tm = {0};
+                const char *cr =
+                        json_string_value(json_object_get(h, "created"));
+                int64_t t = cr && strptime(cr, "%Y-%m-%dT%H:%M:%S", &tm)
+                                    ? (int64_t) timegm(&tm)
+                                    : 0;
+                json_array_append_new(
+                        out,
+                        json_pack(
+                                "{s:s, s:I, s:s, s:o, s:O, s:s}", "Id",
+                                k == n ? id : "<missing>", "Created",
+                                (json_int_t) t, "CreatedBy",
+                                json_string_value(
+                                        json_object_get(h, "created_by"))
+                                        ?: "",
+                                "Tags",
+                                k == n ? tags_of(s, id, repos) : json_null(),
+                                "Size", json_array_get(sizes, k - 1), "Comment",
+                                json_string_value(json_object_get(h, "comment"))
+                                        ?: ""));
+        }
+        json_decref(sizes);
+        json_decref(repos);
+        json_decref(chain);
+        json_decref(c);
+        *ret_json = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+static int tag_locked(struct image_store *s, const char *id,
+                      const char *new_ref, struct berr *err) {
+        _cleanup_free_ char *full = NULL;
+        int r = reference_normalize(new_ref, &full, err);
+        if (r < 0)
+                return r;
+        json_t *repos = repos_load(s);
+        json_object_set_new(repos, full, json_string(id));
+        r = save_json_at(s->rootfd, "repositories.json", repos);
+        json_decref(repos);
+        return r < 0 ? berr_set(err, r, "save tags") : 0;
+}
+
+int image_tag(struct image_store *s, const char *src, const char *new_ref,
+              struct berr *err) {
+        _cleanup_free_ char *id = NULL;
+        int r = image_resolve(s, src, &id, err);
+        if (r < 0)
+                return r;
+        r = lock_store(s);
+        if (r < 0)
+                return r;
+        r = tag_locked(s, id, new_ref, err);
+        unlock_store(s);
+        return r;
+}
+
+/* Remove layers and blobs no image refers to.  Called with the lock. */
+static void gc_locked(struct image_store *s) {
+        json_t *keep = json_object();
+        int fd =
+                openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        while (dir && (de = readdir(dir))) {
+                if (strlen(de->d_name) != 69)
+                        continue;
+                char hex[65];
+                snprintf(hex, sizeof(hex), "%.64s", de->d_name);
+                json_object_set_new(keep, hex, json_true());
+                json_t *c = config_load(s, hex);
+                json_t *diffs = json_object_get(json_object_get(c, "rootfs"),
+                                                "diff_ids");
+                json_t *chain = chain_ids(diffs);
+                size_t i;
+                json_t *v;
+                json_array_foreach(diffs, i, v) json_object_set_new(
+                        keep, hex_of(json_string_value(v)), json_true());
+                json_array_foreach(chain, i, v) json_object_set_new(
+                        keep, hex_of(json_string_value(v)), json_true());
+                json_decref(chain);
+                json_decref(c);
+        }
+        if (dir)
+                closedir(dir);
+        else if (fd >= 0)
+                close(fd);
+        const char *areas[] = {"layers", "blobs/sha256"};
+        for (size_t a = 0; a < 2; a++) {
+                int afd = openat(s->rootfd, areas[a],
+                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *ad = afd >= 0 ? fdopendir(afd) : NULL;
+                while (ad && (de = readdir(ad))) {
+                        if (de->d_name[0] == '.' ||
+                            json_object_get(keep, de->d_name))
+                                continue;
+                        rm_rf_at(dirfd(ad), de->d_name);
+                }
+                if (ad)
+                        closedir(ad);
+                else if (afd >= 0)
+                        close(afd);
+        }
+        json_decref(keep);
+}
+
+int image_remove(struct image_store *s, const char *ref, bool force,
+                 image_users_fn users, void *ud, char **ret_json,
+                 struct berr *err) {
+        _cleanup_free_ char *id = NULL;
+        int r = image_resolve(s, ref, &id, err);
+        if (r < 0)
+                return r;
+        r = lock_store(s);
+        if (r < 0)
+                return r;
+        json_t *repos = repos_load(s);
+        json_t *out = json_array();
+        _cleanup_free_ char *full = NULL;
+        struct berr e2 = {0};
+        bool by_name =
+                reference_normalize(ref, &full, &e2) >= 0 &&
+                json_object_get(repos, full) &&
+                !strcmp(json_string_value(json_object_get(repos, full)), id);
+        json_t *tags = tags_of(s, id, repos);
+        size_t ntags = json_array_size(tags);
+        json_decref(tags);
+        char *user = NULL;
+        int nusers = users ? users(id, &user, ud) : 0;
+        char id12[13];
+        snprintf(id12, sizeof(id12), "%.12s", hex_of(id));
+        if (by_name) {
+                if (nusers > 0 && ntags == 1 && !force) {
+                        r = berr_setx(err, EBUSY,
+                                      "conflict: unable to remove repository "
+                                      "reference \"%s\" (must force) - "
+                                      "container %.12s is using its "
+                                      "referenced image %s",
+                                      ref, user ? user : "", id12);
+                        goto out;
+                }
+                char *f = reference_familiar(full);
+                json_array_append_new(
+                        out, json_pack("{s:s}", "Untagged", f ? f : full));
+                free(f);
+                json_object_del(repos, full);
+                ntags--;
+        } else {
+                if (ntags > 1 && !force) {
+                        r = berr_setx(err, EBUSY,
+                                      "conflict: unable to delete %s (must "
+                                      "be forced) - image is referenced in "
+                                      "multiple repositories",
+                                      id12);
+                        goto out;
+                }
+                if (nusers > 0 && !force) {
+                        r = berr_setx(err, EBUSY,
+                                      "conflict: unable to delete %s (must "
+                                      "be forced) - image is being used by "
+                                      "container %.12s",
+                                      id12, user ? user : "");
+                        goto out;
+                }
+                const char *k;
+                json_t *v;
+                void *tmp;
+                json_object_foreach_safe(repos, tmp, k, v) {
+                        if (strcmp(json_string_value(v) ?: "", id) != 0)
+                                continue;
+                        char *f = reference_familiar(k);
+                        json_array_append_new(
+                                out, json_pack("{s:s}", "Untagged", f ? f : k));
+                        free(f);
+                        json_object_del(repos, k);
+                }
+                ntags = 0;
+        }
+        r = save_json_at(s->rootfd, "repositories.json", repos);
+        if (r < 0) {
+                r = berr_set(err, r, "save tags");
+                goto out;
+        }
+        if (ntags == 0 && nusers == 0) {
+                _cleanup_free_ char *p =
+                        str_printf("images/%s.json", hex_of(id));
+                if (p)
+                        unlinkat(s->rootfd, p, 0);
+                json_array_append_new(out, json_pack("{s:s}", "Deleted", id));
+                gc_locked(s);
+        }
+        *ret_json = json_dumps(out, JSON_COMPACT);
+out:
+        free(user);
+        json_decref(out);
+        json_decref(repos);
+        unlock_store(s);
+        return r;
+}
+
+/* ---- adding content ---- */
+
+static char *tmp_name(const char *prefix) {
+        char rnd[17];
+        unsigned long long v = ((unsigned long long) rand() << 32) ^
+                               (unsigned long long) time(NULL) ^
+                               (unsigned long long) getpid() << 16;
+        snprintf(rnd, sizeof(rnd), "%016llx", v);
+        return str_printf("tmp/%s-%s", prefix, rnd);
+}
+
+/* Decompress `fd` (any of libarchive's filters, or none) into a new file
+ * under tmp/ while hashing: the layer's diff_id.  Writes its relative path
+ * and returns an fd of it (at offset 0). */
+static int spool_uncompressed(struct image_store *s, int fd, char diffid[72],
+                              char **ret_path, int64_t *ret_size,
+                              struct berr *err) {
+        _cleanup_free_ char *path = tmp_name("layer");
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int out = openat(
+                s->rootfd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0)
+                return berr_set(err, errno, "create '%s'", path);
+        struct archive *a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        archive_read_support_filter_all(a);
+        archive_read_support_format_raw(a);
+        struct archive_entry *e;
+        int r = 0;
+        struct digest *d = digest_new();
+        int64_t total = 0;
+        if (!d || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK ||
+            archive_read_next_header(a, &e) != ARCHIVE_OK) {
+                r = berr_setx(err, EINVAL, "read layer: %s",
+                              archive_error_string(a) ?: "empty");
+                goto fail;
+        }
+        char buf[1 << 16];
+        la_ssize_t n;
+        while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+                digest_update(d, buf, (size_t) n);
+                if (write_all(out, buf, (size_t) n) < 0) {
+                        r = berr_set(err, errno, "write '%s'", path);
+                        goto fail;
+                }
+                total += n;
+        }
+        if (n < 0) {
+                r = berr_setx(err, EIO, "read layer: %s",
+                              archive_error_string(a));
+                goto fail;
+        }
+        archive_read_free(a);
+        digest_final(d, diffid);
+        if (fsync(out) < 0 || lseek(out, 0, SEEK_SET) < 0)
+                return berr_set(err, errno, "write '%s'", path);
+        *ret_path = TAKE_PTR(path);
+        *ret_size = total;
+        return TAKE_FD(out);
+fail:
+        if (d) {
+                char dummy[72];
+                digest_final(d, dummy);
+        }
+        archive_read_free(a);
+        unlinkat(s->rootfd, path, 0);
+        return r;
+}
+
+/* Unpack an uncompressed layer tar into layers/CHAIN unless it exists;
+ * moves the spooled tar to blobs/sha256/DIFF.  Called with the lock. */
+static int commit_layer(struct image_store *s, const char *chain,
+                        const char *diffid, int tarfd, const char *tarpath,
+                        int64_t size, struct berr *err) {
+        _cleanup_free_ char *lpath = str_printf("layers/%s", hex_of(chain));
+        _cleanup_free_ char *bpath =
+                str_printf("blobs/sha256/%s", hex_of(diffid));
+        if (!lpath || !bpath)
+                return -ENOMEM;
+        if (faccessat(s->rootfd, bpath, F_OK, 0) < 0 &&
+            renameat(s->rootfd, tarpath, s->rootfd, bpath) < 0)
+                return berr_set(err, errno, "store layer blob %s", diffid);
+        unlinkat(s->rootfd, tarpath, 0);
+        if (faccessat(s->rootfd, lpath, F_OK, 0) == 0)
+                return 0;
+        _cleanup_free_ char *tmp = tmp_name("unpack");
+        _cleanup_free_ char *diff = tmp ? str_printf("%s/diff", tmp) : NULL;
+        if (!tmp || !diff)
+                return -ENOMEM;
+        if (mkdirat(s->rootfd, tmp, 0700) < 0 ||
+            mkdirat(s->rootfd, diff, 0755) < 0)
+                return berr_set(err, errno, "create '%s'", diff);
+        int dfd = openat(s->rootfd, diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return berr_set(err, errno, "open '%s'", diff);
+        int r = layer_unpack(tarfd, dfd, err);
+        if (r >= 0 && syncfs(dfd) < 0)
+                r = berr_set(err, errno, "sync layer %s", diffid);
+        close(dfd);
+        if (r >= 0) {
+                json_t *meta =
+                        json_pack("{s:s, s:s, s:I}", "diff_id", diffid,
+                                  "chain_id", chain, "size", (json_int_t) size);
+                _cleanup_free_ char *mp = str_printf("%s/layer.json", tmp);
+                r = mp ? save_json_at(s->rootfd, mp, meta) : -ENOMEM;
+                json_decref(meta);
+        }
+        if (r >= 0 && renameat(s->rootfd, tmp, s->rootfd, lpath) < 0 &&
+            errno != ENOTEMPTY && errno != EEXIST)
+                r = berr_set(err, errno, "commit layer %s", chain);
+        rm_rf_at(s->rootfd, tmp);
+        if (r < 0)
+                berr_prefix(err, r, "unpack layer %s", diffid);
+        return r;
+}
+
+static int write_blob(struct image_store *s, const char *text, char id[72],
+                      struct berr *err) {
+        digest_buf(text, strlen(text), id);
+        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", hex_of(id));
+        if (!p)
+                return -ENOMEM;
+        int r = write_file_atomic_at(s->rootfd, p, text, strlen(text), 0600,
+                                     WRITE_SYNC);
+        return r < 0 ? berr_set(err, r, "store blob %s", id) : 0;
+}
+
+static int write_image_record(struct image_store *s, const char *id,
+                              struct berr *err) {
+        _cleanup_free_ char *p = str_printf("images/%s.json", hex_of(id));
+        json_t *rec = json_pack("{s:s}", "Id", id);
+        int r = p ? save_json_at(s->rootfd, p, rec) : -ENOMEM;
+        json_decref(rec);
+        return r < 0 ? berr_set(err, r, "store image %s", id) : 0;
+}
+
+static void now_rfc(char *buf, size_t n) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        format_rfc3339(buf, n, ts.tv_sec, ts.tv_nsec);
+}
+
+int image_import(struct image_store *s, int fd, const char *ref,
+                 const char *config_json, const char *comment, char **ret_id,
+                 struct berr *err) {
+        _cleanup_free_ char *full = NULL;
+        if (ref && *ref) {
+                int r = reference_normalize(ref, &full, err);
+                if (r < 0)
+                        return r;
+        }
+        int r = lock_store(s);
+        if (r < 0)
+                return r;
+        char diffid[72];
+        char *tarpath = NULL;
+        int64_t size = 0;
+        int tarfd = spool_uncompressed(s, fd, diffid, &tarpath, &size, err);
+        if (tarfd < 0) {
+                unlock_store(s);
+                return tarfd;
+        }
+        r = commit_layer(s, diffid, diffid, tarfd, tarpath, size, err);
+        close(tarfd);
+        unlinkat(s->rootfd, tarpath, 0);
+        free(tarpath);
+        if (r < 0) {
+                gc_locked(s);
+                unlock_store(s);
+                return r;
+        }
+        char now[64];
+        now_rfc(now, sizeof(now));
+        json_t *cfg = config_json ? json_loads(config_json, 0, NULL) : NULL;
+        if (!json_is_object(cfg)) {
+                json_decref(cfg);
+                cfg = json_object();
+        }
+        struct utsname u;
+        uname(&u);
+        const char *arch = !strcmp(u.machine, "x86_64")    ? "amd64"
+                           : !strcmp(u.machine, "aarch64") ? "arm64"
+                                                           : u.machine;
+        json_t *doc = json_pack(
+                "{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}",
+                "architecture", arch, "os", "linux", "created", now, "config",
+                cfg, "rootfs", "type", "layers", "diff_ids", diffid, "history",
+                "created", now, "comment",
+                comment && *comment ? comment : "Imported from -");
+        _cleanup_free_ char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        char id[72];
+        r = text ? write_blob(s, text, id, err) : -ENOMEM;
+        if (r >= 0)
+                r = write_image_record(s, id, err);
+        if (r >= 0 && full)
+                r = tag_locked(s, id, full, err);
+        if (r < 0)
+                gc_locked(s);
+        unlock_store(s);
+        if (r >= 0) {
+                *ret_id = strdup(id);
+                if (!*ret_id)
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
+/* ---- load ---- */
+
+static int open_member(int dirfd, const char *name) {
+        /* Archive member paths resolve inside the extracted dir only. */
+        struct open_how how = {
+                .flags = O_RDONLY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = (int) syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
+}
+
+static json_t *member_json(int dirfd, const char *name) {
+        _cleanup_close_ int fd = open_member(dirfd, name);
+        if (fd < 0)
+                return NULL;
+        char *text = NULL;
+        size_t len;
+        if (read_fd_all(fd, 64 << 20, &text, &len) < 0)
+                return NULL;
+        json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        free(text);
+        return j;
+}
+
+/* One image: config member + layer members, all verified. */
+static int load_one(struct image_store *s, int dirfd, const char *config_name,
+                    json_t *layers, json_t *tags, char ***msgs,
+                    struct berr *err) {
+        _cleanup_close_ int cfd = open_member(dirfd, config_name);
+        if (cfd < 0)
+                return berr_set(err, cfd, "archive: open '%s'", config_name);
+        char *text = NULL;
+        size_t len;
+        int r = read_fd_all(cfd, 16 << 20, &text, &len);
+        if (r < 0)
+                return berr_set(err, r, "archive: read '%s'", config_name);
+        _cleanup_free_ char *ctext = text;
+        char id[72];
+        digest_buf(ctext, len, id);
+        /* The member's name carries its digest: check it. */
+        const char *base = strrchr(config_name, '/');
+        base = base ? base + 1 : config_name;
+        if (strncmp(base, hex_of(id), 64) != 0 && strlen(base) >= 64)
+                return berr_setx(err, EINVAL,
+                                 "archive: config '%s' does not match its "
+                                 "digest (%s)",
+                                 config_name, id);
+        json_t *cfg = json_loadb(ctext, len, JSON_REJECT_DUPLICATES, NULL);
+        json_t *diffs =
+                json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+        if (!json_is_array(diffs) ||
+            json_array_size(diffs) != json_array_size(layers)) {
+                json_decref(cfg);
+                return berr_setx(err, EINVAL,
+                                 "archive: image %s has %zu layers but its "
+                                 "config lists %zu diff_ids",
+                                 id, json_array_size(layers),
+                                 json_array_size(diffs));
+        }
+        json_t *chain = chain_ids(diffs);
+        size_t i;
+        json_t *l;
+        json_array_foreach(layers, i, l) {
+                const char *lname = json_string_value(l);
+                const char *want = json_string_value(json_array_get(diffs, i));
+                _cleanup_close_ int lfd =
+                        lname ? open_member(dirfd, lname) : -EINVAL;
+                if (lfd < 0) {
+                        r = berr_set(err, lfd, "archive: open layer '%s'",
+                                     lname ? lname : "?");
+                        break;
+                }
+                char diffid[72];
+                char *tarpath = NULL;
+                int64_t size = 0;
+                int tfd = spool_uncompressed(s, lfd, diffid, &tarpath, &size,
+                                             err);
+                if (tfd < 0) {
+                        r = tfd;
+                        break;
+                }
+                if (!want || strcmp(diffid, want) != 0) {
+                        close(tfd);
+                        unlinkat(s->rootfd, tarpath, 0);
+                        free(tarpath);
+                        r = berr_setx(err, EINVAL,
+                                      "archive: layer '%s' has diff_id %s, "
+                                      "the config says %s",
+                                      lname, diffid, want ? want : "none");
+                        break;
+                }
+                r = commit_layer(s, json_string_value(json_array_get(chain, i)),
+                                 diffid, tfd, tarpath, size, err);
+                close(tfd);
+                unlinkat(s->rootfd, tarpath, 0);
+                free(tarpath);
+                if (r < 0)
+                        break;
+        }
+        json_decref(chain);
+        json_decref(cfg);
+        if (r < 0)
+                return r;
+        char id2[72];
+        r = write_blob(s, ctext, id2, err);
+        if (r >= 0)
+                r = write_image_record(s, id, err);
+        bool tagged = false;
+        json_array_foreach(tags, i, l) {
+                const char *t = json_string_value(l);
+                if (!t || r < 0)
+                        continue;
+                r = tag_locked(s, id, t, err);
+                _cleanup_free_ char *full = NULL;
+                struct berr e2 = {0};
+                if (r >= 0 && reference_normalize(t, &full, &e2) >= 0) {
+                        char *f = reference_familiar(full);
+                        _cleanup_free_ char *m =
+                                str_printf("Loaded image: %s", f ? f : t);
+                        free(f);
+                        if (m)
+                                strv_push(msgs, m);
+                        tagged = true;
+                }
+        }
+        if (r >= 0 && !tagged) {
+                _cleanup_free_ char *m = str_printf("Loaded image ID: %s", id);
+                if (m)
+                        strv_push(msgs, m);
+        }
+        return r;
+}
+
+int image_load(struct image_store *s, int fd, char ***ret_msgs,
+               struct berr *err) {
+        int r = lock_store(s);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *tmp = tmp_name("load");
+        char **msgs = NULL;
+        int dirfd = -1;
+        if (!tmp || mkdirat(s->rootfd, tmp, 0700) < 0) {
+                r = berr_set(err, errno, "create a work directory");
+                goto out;
+        }
+        dirfd = openat(s->rootfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                r = berr_set(err, errno, "open the work directory");
+                goto out;
+        }
+        /* The archive's members, confined to the work dir like a layer. */
+        r = layer_unpack(fd, dirfd, err);
+        if (r < 0) {
+                berr_prefix(err, r, "read the archive");
+                goto out;
+        }
+        json_t *manifest = member_json(dirfd, "manifest.json");
+        if (json_is_array(manifest)) {
+                size_t i;
+                json_t *m;
+                json_array_foreach(manifest, i, m) {
+                        const char *cfg =
+                                json_string_value(json_object_get(m, "Config"));
+                        if (!cfg) {
+                                r = berr_setx(err, EINVAL,
+                                              "archive: manifest.json entry "
+                                              "%zu has no Config",
+                                              i);
+                                break;
+                        }
+                        r = load_one(
+                                s, dirfd, cfg, json_object_get(m, "Layers"),
+                                json_object_get(m, "RepoTags"), &msgs, err);
+                        if (r < 0)
+                                break;
+                }
+                json_decref(manifest);
+                goto out;
+        }
+        json_decref(manifest);
+        /* An OCI image layout: index.json -> manifests -> config, layers. */
+        json_t *index = member_json(dirfd, "index.json");
+        if (!json_is_object(index)) {
+                json_decref(index);
+                r = berr_setx(err, EINVAL,
+                              "archive has neither manifest.json (docker "
+                              "save) nor index.json (OCI layout)");
+                goto out;
+        }
+        size_t i;
+        json_t *desc;
+        json_array_foreach(json_object_get(index, "manifests"), i, desc) {
+                const char *dg =
+                        json_string_value(json_object_get(desc, "digest"));
+                const char *mt =
+                        json_string_value(json_object_get(desc, "mediaType"));
+                if (!dg || !str_startswith(dg, "sha256:") ||
+                    (mt && strstr(mt, "index"))) {
+                        r = berr_setx(err, EINVAL,
+                                      "archive: index.json entry %zu is not "
+                                      "an image manifest",
+                                      i);
+                        break;
+                }
+                _cleanup_free_ char *mpath =
+                        str_printf("blobs/sha256/%s", hex_of(dg));
+                json_t *man = mpath ? member_json(dirfd, mpath) : NULL;
+                const char *cdg = json_string_value(json_object_get(
+                        json_object_get(man, "config"), "digest"));
+                if (!cdg) {
+                        json_decref(man);
+                        r = berr_setx(err, EINVAL,
+                                      "archive: manifest %s has no config", dg);
+                        break;
+                }
+                json_t *layers = json_array();
+                size_t k;
+                json_t *ld;
+                json_array_foreach(json_object_get(man, "layers"), k, ld) {
+                        const char *d = json_string_value(
+                                json_object_get(ld, "digest"));
+                        _cleanup_free_ char *lp = str_printf(
+                                "blobs/sha256/%s", d ? hex_of(d) : "");
+                        json_array_append_new(layers, json_string(lp ?: ""));
+                }
+                json_t *tags = json_array();
+                json_t *ann = json_object_get(desc, "annotations");
+                const char *name = json_string_value(
+                        json_object_get(ann, "io.containerd.image.name"));
+                const char *refname = json_string_value(json_object_get(
+                        ann, "org.opencontainers.image.ref.name"));
+                if (name)
+                        json_array_append_new(tags, json_string(name));
+                else if (refname && strchr(refname, ':'))
+                        json_array_append_new(tags, json_string(refname));
+                _cleanup_free_ char *cpath =
+                        str_printf("blobs/sha256/%s", hex_of(cdg));
+                r = load_one(s, dirfd, cpath, layers, tags, &msgs, err);
+                json_decref(layers);
+                json_decref(tags);
+                json_decref(man);
+                if (r < 0)
+                        break;
+        }
+        json_decref(index);
+out:
+        if (dirfd >= 0)
+                close(dirfd);
+        if (tmp)
+                rm_rf_at(s->rootfd, tmp);
+        if (r < 0) {
+                gc_locked(s);
+                strv_free(msgs);
+        } else
+                *ret_msgs = msgs ? msgs : calloc(1, sizeof(char *));
+        unlock_store(s);
+        return r;
+}
+
+/* ---- save ---- */
+
+static int add_member(struct archive *a, const char *name, const void *data,
+                      size_t len) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_size(e, (la_int64_t) len);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, 0, 0);
+        int r = archive_write_header(a, e);
+        if (r == ARCHIVE_OK && len)
+                r = archive_write_data(a, data, len) == (la_ssize_t) len
+                            ? ARCHIVE_OK
+                            : ARCHIVE_FATAL;
+        archive_entry_free(e);
+        return r == ARCHIVE_OK ? 0 : -EIO;
+}
+
+static int add_dir(struct archive *a, const char *name) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
+        int r = archive_write_header(a, e);
+        archive_entry_free(e);
+        return r == ARCHIVE_OK ? 0 : -EIO;
+}
+
+static int add_file_member(struct archive *a, int dirfd, const char *path,
+                           const char *name) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_size(e, st.st_size);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -EIO;
+        archive_entry_free(e);
+        char buf[1 << 16];
+        ssize_t n;
+        while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+                if (archive_write_data(a, buf, (size_t) n) != n)
+                        r = -EIO;
+        return r;
+}
+
+int image_save(struct image_store *s, char *const *refs, int fd,
+               struct berr *err) {
+        struct archive *a = archive_write_new();
+        if (!a)
+                return -ENOMEM;
+        archive_write_set_format_pax_restricted(a);
+        if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+                archive_write_free(a);
+                return berr_setx(err, EIO, "write the archive");
+        }
+        json_t *manifest = json_array();
+        json_t *repositories = json_object();
+        json_t *done = json_object();
+        json_t *repos = repos_load(s);
+        int r = 0;
+        for (size_t i = 0; refs && refs[i] && r >= 0; i++) {
+                _cleanup_free_ char *id = NULL;
+                r = image_resolve(s, refs[i], &id, err);
+                if (r < 0)
+                        break;
+                json_t *cfg = config_load(s, id);
+                json_t *diffs = json_object_get(json_object_get(cfg, "rootfs"),
+                                                "diff_ids");
+                json_t *layers = json_array();
+                size_t k;
+                json_t *d;
+                json_array_foreach(diffs, k, d) {
+                        const char *hx = hex_of(json_string_value(d) ?: "");
+                        _cleanup_free_ char *dir = strdup(hx);
+                        _cleanup_free_ char *lt =
+                                str_printf("%s/layer.tar", hx);
+                        _cleanup_free_ char *bp =
+                                str_printf("blobs/sha256/%s", hx);
+                        json_array_append_new(layers, json_string(lt ?: ""));
+                        if (json_object_get(done, hx))
+                                continue;
+                        json_object_set_new(done, hx, json_true());
+                        if (add_dir(a, dir) < 0 ||
+                            add_file_member(a, s->rootfd, bp, lt) < 0) {
+                                r = berr_setx(err, EIO,
+                                              "write layer %s of %s to the "
+                                              "archive",
+                                              hx, refs[i]);
+                                break;
+                        }
+                }
+                _cleanup_free_ char *cname = str_printf("%s.json", hex_of(id));
+                _cleanup_free_ char *ctext = NULL;
+                size_t clen = 0;
+                _cleanup_free_ char *cpath =
+                        str_printf("blobs/sha256/%s", hex_of(id));
+                if (r >= 0 && cpath &&
+                    read_file_at(s->rootfd, cpath, 16 << 20, &ctext, &clen) >=
+                            0 &&
+                    !json_object_get(done, cname))
+                        r = add_member(a, cname, ctext, clen);
+                json_object_set_new(done, cname ? cname : "", json_true());
+                /* Tags: the one asked for, or all of the image's when an id
+                 * was given. */
+                json_t *tags = json_array();
+                _cleanup_free_ char *full = NULL;
+                struct berr e2 = {0};
+                if (reference_normalize(refs[i], &full, &e2) >= 0 &&
+                    json_object_get(repos, full)) {
+                        char *f = reference_familiar(full);
+                        json_array_append_new(tags, json_string(f ? f : full));
+                        free(f);
+                } else {
+                        json_decref(tags);
+                        tags = tags_of(s, id, repos);
+                }
+                size_t ti;
+                json_t *tv;
+                json_array_foreach(tags, ti, tv) {
+                        const char *t = json_string_value(tv);
+                        const char *colon = strrchr(t, ':');
+                        _cleanup_free_ char *repo =
+                                colon ? strndup(t, (size_t) (colon - t))
+                                      : strdup(t);
+                        json_t *ro = json_object_get(repositories, repo);
+                        if (!ro) {
+                                ro = json_object();
+                                json_object_set_new(repositories, repo, ro);
+                        }
+                        size_t nd = json_array_size(diffs);
+                        json_object_set_new(
+                                ro, colon ? colon + 1 : "latest",
+                                json_string(
+                                        hex_of(json_string_value(json_array_get(
+                                                       diffs, nd ? nd - 1 : 0))
+                                                       ?: "")));
+                }
+                json_array_append_new(manifest,
+                                      json_pack("{s:s, s:o, s:o}", "Config",
+                                                cname ? cname : "", "RepoTags",
+                                                tags, "Layers", layers));
+                json_decref(cfg);
+        }
+        if (r >= 0) {
+                _cleanup_free_ char *mt = json_dumps(manifest, JSON_COMPACT);
+                _cleanup_free_ char *rt =
+                        json_dumps(repositories, JSON_COMPACT);
+                if (!mt || !rt ||
+                    add_member(a, "manifest.json", mt, strlen(mt)) < 0 ||
+                    add_member(a, "repositories", rt, strlen(rt)) < 0)
+                        r = berr_setx(err, EIO, "write the archive index");
+        }
+        if (archive_write_close(a) != ARCHIVE_OK && r >= 0)
+                r = berr_setx(err, EIO, "finish the archive: %s",
+                              archive_error_string(a));
+        archive_write_free(a);
+        json_decref(manifest);
+        json_decref(repositories);
+        json_decref(done);
+        json_decref(repos);
+        return r;
+}
