@@ -601,6 +601,11 @@ static void on_mhd_ready(int fd, uint32_t events, void *ud) {
         MHD_run(s->mhd);
 }
 
+void http_server_tick(void *ud) {
+        struct http_server *s = ud;
+        MHD_run(s->mhd);
+}
+
 void http_server_kick(struct http_server *s) {
         MHD_run(s->mhd);
 }

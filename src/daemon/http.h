@@ -100,3 +100,4 @@ void http_server_kick(struct http_server *s);
 
 /* For loop_run: how long until MHD needs to run for its timeouts. */
 int64_t http_server_timeout(void *ud);
+void http_server_tick(void *ud);

@@ -202,7 +202,8 @@ void loop_quit(struct loop *l) {
         l->quit = true;
 }
 
-int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud), void *ud) {
+int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
+             void (*tick)(void *ud), void *ud) {
         struct epoll_event evs[64];
         while (!l->quit) {
                 int64_t timeout = -1;
@@ -232,6 +233,10 @@ int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud), void *ud) {
                                 w->fn(w->fd, evs[i].events, w->ud);
                 }
                 sweep(l);
+                /* Work outside our fds (libmicrohttpd's buffered
+                 * requests, timeouts) runs once per turn. */
+                if (tick)
+                        tick(ud);
                 uint64_t now = loop_now_ms();
                 while (l->timers && l->timers->due <= now) {
                         struct loop_timer *t = l->timers;

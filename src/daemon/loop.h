@@ -33,8 +33,10 @@ void loop_cancel_timer(struct loop *l, struct loop_timer *t);
 int loop_watch_child(struct loop *l, pid_t pid, loop_child_fn fn, void *ud);
 
 /* Run until loop_quit.  `extra_timeout_ms` is asked before each wait for a
- * bound from outside the loop (libmicrohttpd's timeouts); may be NULL. */
-int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud), void *ud);
+ * bound from outside the loop (libmicrohttpd's timeouts), and `tick` runs
+ * once per turn; both may be NULL. */
+int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
+             void (*tick)(void *ud), void *ud);
 void loop_quit(struct loop *l);
 
 uint64_t loop_now_ms(void);

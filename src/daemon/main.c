@@ -345,7 +345,7 @@ int main(int argc, char **argv) {
                                      0644, 0);
         fprintf(stderr, "berthd %s listening on %s (data root %s)\n",
                 BERTH_VERSION, host, d.data_root);
-        r = loop_run(d.loop, http_server_timeout, d.http);
+        r = loop_run(d.loop, http_server_timeout, http_server_tick, d.http);
         http_server_free(d.http);
         if (pidfile)
                 unlink(pidfile);

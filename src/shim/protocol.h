@@ -9,4 +9,4 @@
 #define SHIM_EXIT_FILE        "exit.json"
 #define SHIM_READY_FD         3
 /* Largest request or answer message. */
-#define SHIM_MSG_MAX          (256 * 1024)
+#define SHIM_MSG_MAX (256 * 1024)

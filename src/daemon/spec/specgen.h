@@ -29,10 +29,10 @@ struct specgen_input {
         const char *rootfs;            /* absolute path of the mounted rootfs */
         const char *hostname_path;     /* bound at /etc/hostname; may be NULL */
         const char *hosts_path;        /* bound at /etc/hosts; may be NULL */
-        const char *resolv_path;       /* bound at /etc/resolv.conf; may be NULL */
-        const char *cgroup_parent;     /* default "/berth" */
-        const char *netns_path;        /* join this netns; NULL = new/host */
-        const char *init_path;         /* host path of berth-init for --init */
+        const char *resolv_path;   /* bound at /etc/resolv.conf; may be NULL */
+        const char *cgroup_parent; /* default "/berth" */
+        const char *netns_path;    /* join this netns; NULL = new/host */
+        const char *init_path;     /* host path of berth-init for --init */
         const char *seccomp_profile_json; /* --security-opt seccomp=FILE
                                              contents, already read by the
                                              daemon; NULL = default */
