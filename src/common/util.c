@@ -237,9 +237,13 @@ int write_file_at(int dirfd, const char *path, const char *data, int flags) {
 
 int write_file_atomic_at(int dirfd, const char *name, const char *data,
                          size_t len, mode_t mode, int flags) {
+        /* The temporary file sits beside the target: same directory, a
+         * hidden name. */
         char tmp[PATH_MAX];
-        if (snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int) getpid()) >=
-            (int) sizeof(tmp))
+        const char *slash = strrchr(name, '/');
+        int dlen = slash ? (int) (slash - name + 1) : 0;
+        if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp%d", dlen, name, name + dlen,
+                     (int) getpid()) >= (int) sizeof(tmp))
                 return -ENAMETOOLONG;
         _cleanup_close_ int fd = openat(
                 dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -253,6 +257,16 @@ int write_file_atomic_at(int dirfd, const char *name, const char *data,
         if (r < 0) {
                 unlinkat(dirfd, tmp, 0);
                 return r;
+        }
+        if (flags & WRITE_SYNC) {
+                /* Make the rename itself durable. */
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), "%.*s", dlen ? dlen : 1,
+                         dlen ? name : ".");
+                _cleanup_close_ int dfd =
+                        openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd >= 0)
+                        (void) fsync(dfd);
         }
         return 0;
 }

@@ -84,14 +84,14 @@ json_t *ctr_inspect(struct daemon *d, struct container *c) {
         }
         json_t *cfg = json_deep_copy(c->config);
         return json_pack(
-                "{s:s, s:s, s:s, s:O, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i,"
+                "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i,"
                 " s:i, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:i,"
-                " s:s, s:s, s:s, s:s, s:s, s:o, s:n, s:O, s:{s:n, s:{s:s,"
+                " s:s, s:s, s:s, s:s, s:s, s:o, s:n, s:O, s:{s:{s:s,"
                 " s:s, s:s}, s:s}, s:o, s:o, s:o}",
                 "Id", c->id, "Created", c->created, "Path", c->path ?: "",
-                "Args", c->args ? c->args : json_array(), "State", "Status",
-                ctr_status_name(c->status), "Running", running, "Paused",
-                c->status == CTR_PAUSED, "Restarting",
+                "Args", c->args ? json_incref(c->args) : json_array(), "State",
+                "Status", ctr_status_name(c->status), "Running", running,
+                "Paused", c->status == CTR_PAUSED, "Restarting",
                 c->status == CTR_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
                 c->status == CTR_DEAD, "Pid", running ? (int) c->pid : 0,
                 "ExitCode", c->exit_code, "Error", c->error ?: "", "StartedAt",
@@ -105,10 +105,9 @@ json_t *ctr_inspect(struct daemon *d, struct container *c) {
                 json_array_size(execs) ? execs
                                        : (json_decref(execs), json_null()),
                 "SizeRw", "HostConfig", c->hostcfg, "GraphDriver", "Data",
-                "Name", "overlay2", "Data", "UpperDir", upper ?: "", "WorkDir",
-                work ?: "", "MergedDir", merged ?: "", "Name", "overlay2",
-                "Mounts", mounts, "Config", cfg, "NetworkSettings",
-                network_settings(c));
+                "UpperDir", upper ?: "", "WorkDir", work ?: "", "MergedDir",
+                merged ?: "", "Name", "overlay2", "Mounts", mounts, "Config",
+                cfg, "NetworkSettings", network_settings(c));
 }
 
 static char *command_string(struct container *c) {
