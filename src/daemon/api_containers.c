@@ -1047,9 +1047,16 @@ static void exec_hijacked(int fd, const char *extra, size_t extra_len,
                  * moby does, as text the client shows. */
                 const char *msg = x ? e.msg : "exec instance is gone";
                 char line[1200];
-                int n = snprintf(line, sizeof(line), "%s\r\n", msg);
+                int n = snprintf(line, sizeof(line),
+                                 "OCI runtime exec failed: unable to start "
+                                 "container process: %s\r\n",
+                                 msg);
+                if (n >= (int) sizeof(line))
+                        n = (int) sizeof(line) - 1;
+                /* moby writes it as stdout text; the CLI then reads the
+                 * exit code (126/127) from the exec's inspect. */
                 if (s->mux) {
-                        unsigned char h[8] = {3,
+                        unsigned char h[8] = {1,
                                               0,
                                               0,
                                               0,
@@ -1307,6 +1314,13 @@ void api_containers(struct daemon *d, struct http_req *r, const char *rest) {
                         if (rr == -ENOENT && status == 500)
                                 status = 404;
                         http_reply_error(r, status, "%s", e.msg);
+                        /* moby: an AutoRemove container that could not
+                         * start is removed (`run --rm` waits for that). */
+                        if (json_is_true(json_object_get(c->hostcfg,
+                                                         "AutoRemove"))) {
+                                struct berr e2 = {0};
+                                ctr_force_remove(d, c, true, &e2);
+                        }
                 } else
                         http_reply_status(r, 204);
         } else if (strcmp(op, "stop") == 0 && strcmp(m, "POST") == 0) {

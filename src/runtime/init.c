@@ -41,12 +41,12 @@ int process_find_exe(const struct spec_process *p, char **ret,
         if (strchr(name, '/')) {
                 struct stat st;
                 if (stat(name, &st) < 0)
-                        return berr_set(err, errno, "exec: '%s'", name);
+                        return berr_set(err, errno, "exec: \"%s\"", name);
                 if (S_ISDIR(st.st_mode))
                         return berr_setx(err, EACCES,
-                                         "exec: '%s': is a directory", name);
+                                         "exec: \"%s\": is a directory", name);
                 if (faccessat(AT_FDCWD, name, X_OK, AT_EACCESS) < 0)
-                        return berr_set(err, errno, "exec: '%s'", name);
+                        return berr_set(err, errno, "exec: \"%s\"", name);
                 *ret = strdup(name);
                 return *ret ? 0 : -ENOMEM;
         }
@@ -76,10 +76,10 @@ int process_find_exe(const struct spec_process *p, char **ret,
                 return *ret ? 0 : -ENOMEM;
         }
         if (saw_eacces)
-                return berr_setx(err, EACCES, "exec: '%s': permission denied",
+                return berr_setx(err, EACCES, "exec: \"%s\": permission denied",
                                  name);
         return berr_setx(err, ENOENT,
-                         "exec: '%s': executable file not found in $PATH",
+                         "exec: \"%s\": executable file not found in $PATH",
                          name);
 }
 
@@ -122,7 +122,8 @@ static int set_user(const struct spec_process *p, struct berr *err) {
                                                       : NGROUPS_MAX;
         for (size_t i = 0; i < n; i++)
                 groups[i] = u->additional_gids[i];
-        if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
+        if (setgroups(n, n ? groups : NULL) < 0 &&
+            !(errno == EPERM && n == 0))
                 return berr_set(err, errno,
                                 "process.user.additionalGids: "
                                 "setgroups");
