@@ -916,6 +916,59 @@ static void ctr_unlink(struct daemon *d, struct container *c) {
                 }
 }
 
+/* The Engine API's shapes for the fields whose type docker checks while
+ * decoding (a wrong type is a 400 before anything is made).  Cmd and
+ * Entrypoint may also be one string, as in moby's strslice. */
+static bool strv_or_null(json_t *v, bool one_string_ok) {
+        if (!v || json_is_null(v) || (one_string_ok && json_is_string(v)))
+                return true;
+        if (!json_is_array(v))
+                return false;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) if (!json_is_string(e)) return false;
+        return true;
+}
+
+static int check_body_types(json_t *body, struct berr *err) {
+        if (!json_is_object(body))
+                return berr_setx(err, EINVAL,
+                                 "invalid container config: not an object");
+        static const char *const slices[] = {"Cmd", "Entrypoint"};
+        static const char *const lists[] = {"Env", "Shell", "OnBuild"};
+        static const char *const strs[] = {"Image",      "User",
+                                           "WorkingDir", "Hostname",
+                                           "Domainname", "StopSignal"};
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++)
+                if (!strv_or_null(json_object_get(body, slices[i]), true))
+                        goto bad;
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (!strv_or_null(json_object_get(body, lists[i]), false))
+                        goto bad;
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
+                json_t *v = json_object_get(body, strs[i]);
+                if (v && !json_is_null(v) && !json_is_string(v))
+                        goto bad;
+        }
+        json_t *l = json_object_get(body, "Labels");
+        if (l && !json_is_null(l) && !json_is_object(l))
+                goto bad;
+        json_t *hc = json_object_get(body, "HostConfig");
+        if (hc && !json_is_null(hc) && !json_is_object(hc))
+                goto bad;
+        static const char *const hlists[] = {
+                "Binds",      "CapAdd", "CapDrop",  "SecurityOpt",
+                "ExtraHosts", "Dns",    "DnsSearch"};
+        for (size_t i = 0; hc && i < ELEMENTSOF(hlists); i++)
+                if (!strv_or_null(json_object_get(hc, hlists[i]), false))
+                        goto bad;
+        return 0;
+bad:
+        return berr_setx(err, EINVAL,
+                         "invalid JSON: a field of the container config has "
+                         "the wrong type");
+}
+
 int ctr_create(struct daemon *d, const char *name, json_t *body,
                struct container **ret, struct berr *err) {
         if (name && *name) {
@@ -937,12 +990,15 @@ int ctr_create(struct daemon *d, const char *name, json_t *body,
                                          "to be able to reuse that name.",
                                          name, o->id);
         }
+        int r = check_body_types(body, err);
+        if (r < 0)
+                return r;
         const char *image = json_string_value(json_object_get(body, "Image"));
         if (!image || !*image)
                 return berr_setx(err, EINVAL,
                                  "No image was specified in the request");
         _cleanup_free_ char *image_id = NULL;
-        int r = image_resolve(d->images, image, &image_id, err);
+        r = image_resolve(d->images, image, &image_id, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *imgcfg_text = NULL;
@@ -1041,14 +1097,18 @@ int ctr_create(struct daemon *d, const char *name, json_t *body,
 
 static int shim_connect(struct daemon *d, struct container *c,
                         struct berr *err) {
-        _cleanup_free_ char *dir = shim_dir(d, c);
-        if (!dir)
-                return -ENOMEM;
+        /* Through a directory fd: the state dir's path may be longer than
+         * sun_path allows. */
+        _cleanup_close_ int dfd =
+                openat(d->shims_dirfd, c->id, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return berr_set(err, errno,
+                                "connect to the shim of container "
+                                "'%.12s'",
+                                c->id);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if ((size_t) snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir,
-                              SHIM_SOCKET_FILE) >= sizeof(sa.sun_path))
-                return berr_setx(err, ENAMETOOLONG,
-                                 "shim socket path of '%s' too long", c->id);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd,
+                 SHIM_SOCKET_FILE);
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return berr_set(err, errno, "socket");

@@ -233,10 +233,6 @@ int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
                                 w->fn(w->fd, evs[i].events, w->ud);
                 }
                 sweep(l);
-                /* Work outside our fds (libmicrohttpd's buffered
-                 * requests, timeouts) runs once per turn. */
-                if (tick)
-                        tick(ud);
                 uint64_t now = loop_now_ms();
                 while (l->timers && l->timers->due <= now) {
                         struct loop_timer *t = l->timers;
@@ -246,6 +242,12 @@ int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
                         free(t);
                         fn(tud);
                 }
+                sweep(l);
+                /* Work outside our fds (libmicrohttpd's buffered
+                 * requests, timeouts, connections resumed by the handlers
+                 * and timers above) runs last in every turn. */
+                if (tick)
+                        tick(ud);
         }
         return 0;
 }

@@ -291,7 +291,7 @@ static void owner_name(uid_t uid, char *buf, size_t size) {
                 *c3 = '\0';
                 if (parse_u32(c2 + 1, &u) == 0 && u == uid) {
                         *c1 = '\0';
-                        snprintf(buf, size, "%s", name);
+                        snprintf(buf, size, "%.*s", (int) size - 1, name);
                         return;
                 }
         }
@@ -633,9 +633,7 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                  * /proc entries (CVE-2019-5736 and kin). */
                 prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
+                process_reset_signals();
                 struct init_args a = {
                         .spec = s,
                         .id = c->id,

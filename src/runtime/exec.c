@@ -230,9 +230,7 @@ int container_exec(const struct runtime_opts *o, const char *id,
                 goto out;
         }
         if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
+                process_reset_signals();
                 prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 close(sp[0]);

@@ -83,6 +83,16 @@ int process_find_exe(const struct spec_process *p, char **ret,
                          name);
 }
 
+void process_reset_signals(void) {
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        sigaction(sig, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void process_close_fds(unsigned preserve_fds) {
         for (unsigned i = 0; i < preserve_fds; i++) {
                 int fl = fcntl(3 + (int) i, F_GETFD);
@@ -122,8 +132,7 @@ static int set_user(const struct spec_process *p, struct berr *err) {
                                                       : NGROUPS_MAX;
         for (size_t i = 0; i < n; i++)
                 groups[i] = u->additional_gids[i];
-        if (setgroups(n, n ? groups : NULL) < 0 &&
-            !(errno == EPERM && n == 0))
+        if (setgroups(n, n ? groups : NULL) < 0 && !(errno == EPERM && n == 0))
                 return berr_set(err, errno,
                                 "process.user.additionalGids: "
                                 "setgroups");
@@ -188,6 +197,14 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
                 return r;
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                 return berr_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+        /* Like runc, a missing working directory is made (as root, before
+         * the user switch); we are inside the container's root already. */
+        if (p->cwd && access(p->cwd, F_OK) < 0 && errno == ENOENT) {
+                r = mkdir_p(p->cwd, 0755);
+                if (r < 0)
+                        return berr_set(err, r, "process.cwd: create '%s'",
+                                        p->cwd);
+        }
         r = set_user(p, err);
         if (r < 0)
                 return r;

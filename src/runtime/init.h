@@ -53,3 +53,8 @@ int process_find_exe(const struct spec_process *p, char **ret,
                      struct berr *err);
 /* Mark fds >= 3 + preserve close-on-exec, and clear it for preserved. */
 void process_close_fds(unsigned preserve_fds);
+
+/* Give every signal its default action and unblock all: a container's
+ * process must not inherit what its launcher ignored or blocked (POSIX
+ * shells cannot trap a signal that was ignored when they started). */
+void process_reset_signals(void);

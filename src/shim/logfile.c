@@ -114,8 +114,8 @@ int logfile_open(struct logfile *lf, const char *path, uint64_t max_size,
         lf->path = path && *path ? strdup(path) : NULL;
         if (!lf->path)
                 return 0;
-        lf->fd = open(lf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                      0640);
+        lf->fd =
+                open(lf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (lf->fd < 0)
                 return -errno;
         struct stat st;
@@ -144,9 +144,9 @@ static void rotate(struct logfile *lf) {
                 snprintf(to, sizeof(to), "%s.%u", lf->path, i);
                 rename(from, to);
         }
-        int fd = open(lf->path,
-                      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                      0640);
+        int fd =
+                open(lf->path,
+                     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
         if (fd < 0)
                 return; /* keep writing to the old one */
         close(lf->fd);

@@ -9,7 +9,7 @@
 #define LOG_LINE_MAX (16 * 1024)
 
 struct logfile {
-        char *path;       /* "" or NULL: logging off */
+        char *path;        /* "" or NULL: logging off */
         uint64_t max_size; /* 0: unlimited */
         unsigned max_file; /* files kept, the current one included */
         int fd;

@@ -42,14 +42,22 @@
 /* A client's pending output above this pauses the container's output. */
 #define OUT_HIGH (1u << 20)
 /* Container stdin bytes held before clients stop being read. */
-#define IN_HIGH (256u << 10)
+#define IN_HIGH    (256u << 10)
 #define READ_CHUNK (32u << 10)
 /* How long output may still arrive after a process exited. */
 #define DRAIN_NS (2LL * 1000000000LL)
 /* How long finished clients get to take their last output. */
 #define LINGER_NS (10LL * 1000000000LL)
 
-enum ev_type { EV_LISTEN, EV_CONN, EV_OUT, EV_CLIENT, EV_STDIN, EV_SIGNAL, EV_TIMER };
+enum ev_type {
+        EV_LISTEN,
+        EV_CONN,
+        EV_OUT,
+        EV_CLIENT,
+        EV_STDIN,
+        EV_SIGNAL,
+        EV_TIMER
+};
 
 struct evsrc {
         enum ev_type type;
@@ -79,7 +87,7 @@ struct outstream {
         struct evsrc ev;
         struct session *s;
         int fd;
-        int kind; /* 1 stdout, 2 stderr */
+        int kind;           /* 1 stdout, 2 stderr */
         struct logline *ll; /* NULL: not logged (exec output) */
 };
 
@@ -215,8 +223,8 @@ static void answer(int fd, json_t *j) {
 
 /* Always -1, so that handlers can `return answer_err(...)`. */
 static int answer_err(int fd, int code, const char *msg) {
-        answer(fd, json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg,
-                             "errno", code < 0 ? -code : code));
+        answer(fd, json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "errno",
+                             code < 0 ? -code : code));
         return -1;
 }
 
@@ -315,8 +323,7 @@ static void client_flush(struct client *c) {
                 backpressure(s);
 }
 
-static void deliver(struct session *s, int kind, const char *data,
-                    size_t len) {
+static void deliver(struct session *s, int kind, const char *data, size_t len) {
         for (struct client *c = s->clients, *n; c; c = n) {
                 n = c->next;
                 if (c->closing || (kind == 1 && !c->out) ||
@@ -539,9 +546,9 @@ static void write_json_file(const char *name, json_t *j) {
 
 static json_t *exit_answer(void) {
         return json_pack("{s:b, s:i, s:b, s:s, s:s}", "ok", 1, "exit_code",
-                         status_code(S.main.status), "oom_killed",
-                         S.oom_killed, "finished_at", S.finished_at,
-                         "started_at", S.started_at);
+                         status_code(S.main.status), "oom_killed", S.oom_killed,
+                         "finished_at", S.finished_at, "started_at",
+                         S.started_at);
 }
 
 /* The container's init exited and its output was drained. */
@@ -699,7 +706,7 @@ struct stdio_plan {
         int in_w;     /* our side: its stdin */
         int out_r[2]; /* our side: its stdout, stderr */
         int con;      /* console socket listener (tty) */
-        char con_path[256];
+        char con_path[64];
 };
 
 static void plan_close(struct stdio_plan *p) {
@@ -738,15 +745,10 @@ static int plan_make(struct stdio_plan *p, bool tty, bool in, bool out,
         for (int i = 0; i < 3; i++)
                 p->child[i] = -1;
         if (tty) {
-                snprintf(p->con_path, sizeof(p->con_path), "%s/con", S.dir);
+                snprintf(p->con_path, sizeof(p->con_path),
+                         "/proc/self/fd/%d/con", S.dirfd);
                 struct sockaddr_un sa = {.sun_family = AF_UNIX};
-                if (strlen(p->con_path) >= sizeof(sa.sun_path)) {
-                        close(devnull);
-                        return berr_setx(err, ENAMETOOLONG,
-                                         "console socket path '%s' too long",
-                                         p->con_path);
-                }
-                strcpy(sa.sun_path, p->con_path);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->con_path);
                 unlink(p->con_path);
                 p->con = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (p->con < 0 ||
@@ -754,8 +756,8 @@ static int plan_make(struct stdio_plan *p, bool tty, bool in, bool out,
                     listen(p->con, 1) < 0) {
                         int e = errno;
                         close(devnull);
-                        return berr_set(err, e, "console socket '%s'",
-                                        p->con_path);
+                        return berr_set(err, e, "console socket in '%s'",
+                                        S.dir);
                 }
                 /* With a tty the process's stdio is the pty's slave; what
                  * it inherits from us does not matter. */
@@ -1061,7 +1063,8 @@ static void handle(struct conn *c, json_t *req, int fd) {
                                                 "started_at", S.started_at));
                 }
         } else if (!strcmp(op, "kill")) {
-                int sig = (int) json_integer_value(json_object_get(req, "signal"));
+                int sig = (int) json_integer_value(
+                        json_object_get(req, "signal"));
                 bool all = json_is_true(json_object_get(req, "all"));
                 if (S.main.exited)
                         answer_err(c->fd, ESRCH, "container is not running");
@@ -1166,29 +1169,30 @@ static void ready(int fd, json_t *j) {
 }
 
 static int fail_ready(int fd, struct berr *e) {
-        ready(fd, json_pack("{s:s, s:i}", "error",
-                            e->msg[0] ? e->msg : strerror(e->code ? e->code : EIO),
-                            "errno", e->code ? e->code : EIO));
+        ready(fd,
+              json_pack("{s:s, s:i}", "error",
+                        e->msg[0] ? e->msg : strerror(e->code ? e->code : EIO),
+                        "errno", e->code ? e->code : EIO));
         return 1;
 }
 
 static int bind_socket(struct berr *err) {
+        /* Through our directory fd: a state dir path may be longer than
+         * sun_path allows. */
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if ((size_t) snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", S.dir,
-                              SHIM_SOCKET_FILE) >= sizeof(sa.sun_path))
-                return berr_setx(err, ENAMETOOLONG,
-                                 "shim socket path under '%s' too long", S.dir);
-        unlink(sa.sun_path);
-        S.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-                                              SOCK_NONBLOCK,
-                             0);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s",
+                 S.dirfd, SHIM_SOCKET_FILE);
+        unlinkat(S.dirfd, SHIM_SOCKET_FILE, 0);
+        S.listen_fd = socket(AF_UNIX,
+                             SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (S.listen_fd < 0)
                 return berr_set(err, errno, "socket");
         mode_t old = umask(0177);
         int r = bind(S.listen_fd, (struct sockaddr *) &sa, sizeof(sa));
         umask(old);
         if (r < 0 || listen(S.listen_fd, 64) < 0)
-                return berr_set(err, errno, "bind '%s'", sa.sun_path);
+                return berr_set(err, errno, "bind '%s/%s'", S.dir,
+                                SHIM_SOCKET_FILE);
         return 0;
 }
 
@@ -1237,12 +1241,11 @@ static int create_container(json_t *cfg, struct berr *err) {
         S.ll[0].stream = "stdout";
         S.ll[1].stream = tty ? "stdout" : "stderr";
         const char *log = json_string_value(json_object_get(cfg, "log_path"));
-        int r = logfile_open(
-                &S.log, log,
-                (uint64_t) json_integer_value(
-                        json_object_get(cfg, "log_max_size")),
-                (unsigned) json_integer_value(
-                        json_object_get(cfg, "log_max_file")));
+        int r = logfile_open(&S.log, log,
+                             (uint64_t) json_integer_value(
+                                     json_object_get(cfg, "log_max_size")),
+                             (unsigned) json_integer_value(
+                                     json_object_get(cfg, "log_max_file")));
         if (r < 0)
                 return berr_set(err, r, "open log '%s'", log);
 
@@ -1269,8 +1272,7 @@ static int create_container(json_t *cfg, struct berr *err) {
         if (r < 0 || (S.main.pid = atoi(pidtext)) <= 0) {
                 plan_close(&plan);
                 return berr_set(err, r < 0 ? r : -EINVAL,
-                                "read the container's pid file '%s'",
-                                pidfile);
+                                "read the container's pid file '%s'", pidfile);
         }
         int master = -1;
         if (tty) {
@@ -1345,7 +1347,8 @@ int shim_main(const char *dir) {
         sigprocmask(SIG_BLOCK, &chld, NULL);
         S.epfd = epoll_create1(EPOLL_CLOEXEC);
         S.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-        S.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        S.timer_fd =
+                timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (S.epfd < 0 || S.sigfd < 0 || S.timer_fd < 0) {
                 berr_set(&e, errno, "set up the event loop");
                 return rfd >= 0 ? fail_ready(rfd, &e) : 1;
