@@ -19,7 +19,15 @@ deps:
 	bash scripts/deps.sh
 
 install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/berth
 	install -m 0755 $(BUILD)/src/runtime/berth-runtime $(DESTDIR)$(PREFIX)/bin/berth-runtime
+	install -m 0755 $(BUILD)/src/daemon/berthd $(DESTDIR)$(PREFIX)/bin/berthd
+	install -m 0755 $(BUILD)/src/cli/berth $(DESTDIR)$(PREFIX)/bin/berth
+	install -m 0755 $(BUILD)/src/shim/berth-shim $(DESTDIR)$(PREFIX)/libexec/berth/berth-shim
+	install -m 0755 $(BUILD)/src/init/berth-init $(DESTDIR)$(PREFIX)/libexec/berth/berth-init
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 contrib/berthd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/berthd.service
+	getent group berth >/dev/null || groupadd --system berth
 
 check: deps
 	bash tests/run-all.sh

@@ -1,39 +1,47 @@
 #!/bin/bash
-# berth's main job, until the daemon exists: run a busybox container with
-# berth-runtime from a bundle made on the spot from Debian's busybox-static.
+# berth's main job on a fresh machine (run by `make demo` after the build
+# and install): start berthd unless it runs, create the built-in default
+# image, and run containers from it with the berth CLI.
 set -euo pipefail
-RUNTIME=${RUNTIME:-/usr/local/bin/berth-runtime}
-DEMO=$(mktemp -d /tmp/berth-demo.XXXXXX)
-ID="berth-demo-$$"
-cleanup() {
-        "$RUNTIME" --root "$DEMO/state" delete --force "$ID" >/dev/null 2>&1 || true
-        rm -rf "$DEMO"
-}
-trap cleanup EXIT
+PREFIX=${PREFIX:-/usr/local}
+BERTH="$PREFIX/bin/berth"
+BERTHD="$PREFIX/bin/berthd"
+SOCK=/run/berth/berth.sock
+export BERTH_HOST="unix://$SOCK"
 
-mkdir -p "$DEMO/bundle/rootfs"/{bin,proc,sys,dev,etc,tmp}
-cp /bin/busybox "$DEMO/bundle/rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-        [ "$applet" = busybox ] || ln -sf busybox "$DEMO/bundle/rootfs/bin/$applet"
-done
-echo "root:x:0:0:root:/root:/bin/sh" >"$DEMO/bundle/rootfs/etc/passwd"
-echo "root:x:0:" >"$DEMO/bundle/rootfs/etc/group"
+if ! "$BERTH" version >/dev/null 2>&1; then
+        if [ -d /run/systemd/system ]; then
+                install -m 0644 contrib/berthd.service /etc/systemd/system/berthd.service
+                systemctl daemon-reload
+                systemctl start berthd
+        else
+                echo "+ starting berthd (log: /var/log/berthd.log)"
+                setsid "$BERTHD" >>/var/log/berthd.log 2>&1 </dev/null &
+        fi
+        for _ in $(seq 1 100); do
+                "$BERTH" version >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+fi
+"$BERTH" version
 
-cd "$DEMO/bundle"
-"$RUNTIME" spec
-python3 - <<'PY'
-import json
-c = json.load(open("config.json"))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c",
-    "echo \"hello from $(hostname): pid $$ as uid $(id -u)\"; "
-    "echo mounts: $(wc -l </proc/self/mounts); "
-    "echo capabilities: $(grep CapEff /proc/self/status)"]
-c["hostname"] = "berth-demo"
-json.dump(c, open("config.json", "w"), indent=2)
-PY
-echo "+ berth-runtime run $ID"
+if ! "$BERTH" image inspect berth/busybox:latest >/dev/null 2>&1; then
+        echo "+ creating the default image berth/busybox:latest"
+        bash scripts/default-image.sh "$BERTH"
+fi
+"$BERTH" images
+
+echo "+ berth run --rm berth/busybox sh -c ..."
 start=$(date +%s%N)
-"$RUNTIME" --root "$DEMO/state" run "$ID"
+"$BERTH" run --rm --network none berth/busybox sh -c \
+        'echo "hello from $(hostname): pid $$ as uid $(id -u)"; echo capabilities: $(grep CapEff /proc/self/status)'
 end=$(date +%s%N)
-echo "container ran and was removed in $(( (end - start) / 1000000 )) ms"
+echo "container created, ran and was removed in $(( (end - start) / 1000000 )) ms"
+echo "+ berth run -d --name berth-demo ...; berth ps; berth logs; berth rm -f"
+"$BERTH" rm -f berth-demo >/dev/null 2>&1 || true
+"$BERTH" run -d --name berth-demo berth/busybox sh -c 'while true; do date; sleep 1; done'
+sleep 1.2
+"$BERTH" ps
+"$BERTH" logs berth-demo
+"$BERTH" rm -f berth-demo
+echo "berthd keeps running; try: berth run -it --rm berth/busybox sh"

@@ -54,3 +54,4 @@ int proc_start_time(pid_t pid, uint64_t *ret);
 
 /* RFC 3339 time with nanoseconds, UTC. buf must hold 40 bytes. */
 void format_rfc3339(char *buf, size_t size, int64_t sec, long nsec);
+void human_duration(char *buf, size_t size, int64_t seconds);

@@ -164,4 +164,3 @@ int64_t rfc3339_to_unix(const char *s);
 /* "SIGTERM", "TERM", "15" -> 15; < 0 when unknown. */
 int signal_parse(const char *s);
 /* Go's units.HumanDuration: "Less than a second", "About a minute"... */
-void human_duration(char *buf, size_t size, int64_t seconds);

@@ -27,6 +27,9 @@ struct http_server {
         http_handler_fn fn;
         http_wants_file_fn wants_file;
         void *ud;
+        /* MHD has work that no fd will announce (an upgraded connection
+         * to release): run it again at once. */
+        bool kick;
 };
 
 struct http_stream {
@@ -437,8 +440,11 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *req_cls,
         http_hijack_fn fn = r->hijack_fn;
         void *ud = r->hijack_ud;
         /* MHD closes its own descriptor without shutdown() (MHD_USE_TURBO):
-         * the connection lives on in our dup. */
+         * the connection lives on in our dup.  It does so in its next
+         * turn, which must come now: until then its copy keeps the
+         * client from seeing EOF. */
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        r->srv->kick = true;
         if (fd >= 0 && fn)
                 fn(fd, extra_in, extra_in_size, ud);
         else if (fd >= 0)
@@ -603,6 +609,7 @@ static void on_mhd_ready(int fd, uint32_t events, void *ud) {
 
 void http_server_tick(void *ud) {
         struct http_server *s = ud;
+        s->kick = false;
         MHD_run(s->mhd);
 }
 
@@ -662,6 +669,8 @@ struct http_server *http_server_free(struct http_server *s) {
 int64_t http_server_timeout(void *ud);
 int64_t http_server_timeout(void *ud) {
         struct http_server *s = ud;
+        if (s->kick)
+                return 0;
         MHD_UNSIGNED_LONG_LONG t;
         if (MHD_get_timeout(s->mhd, &t) == MHD_YES)
                 return (int64_t) t;

@@ -1,0 +1,83 @@
+/* Shared pieces of the berth CLI's commands. */
+#pragma once
+
+#include "client.h"
+#include "opts.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_unpause(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_container(int argc, char **argv);
+
+int cmd_images(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+
+int cmd_volume(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* Run a subcommand from a table: "image ls" etc. */
+struct subcmd {
+        const char *name;
+        cmd_fn fn;
+        const char *summary;
+};
+int run_subcommand(const char *group, const struct subcmd *subs, int argc,
+                   char **argv);
+
+/* Output: --format handling and docker's aligned tables. */
+struct table;
+struct table *table_new(void);
+void table_add(struct table *t, char *const *cells, size_t n);
+void table_add_line(struct table *t, const char *tab_separated);
+void table_print(struct table *t); /* frees */
+
+/* Print rows (JSON objects) with a --format template, docker's way:
+ * "table ..." prints a header from `headers` (key -> title) and aligns;
+ * "json" is {{json .}}.  Returns an exit status. */
+int format_rows(const char *format, json_t *rows, json_t *headers);
+
+/* "5 seconds ago"; sizes like "1.23MB". */
+void ago(char *buf, size_t size, int64_t unix_time);
+void human_size(char *buf, size_t size, double bytes);
+/* Go's Ellipsis: at most n characters, the last one "…" when cut. */
+char *ellipsis(const char *s, size_t n);
+
+/* GET + JSON decode; prints the error and returns NULL when it fails. */
+json_t *api_get_json(const char *path, long *status);
+/* A request where only success matters: prints the daemon's error as
+ * "Error response from daemon: ..." and returns false. */
+bool api_simple(const char *method, const char *path, json_t *body);
+
+/* Terminal: raw mode on stdin (restored at exit) and its size. */
+void term_raw(void);
+bool term_size(unsigned *h, unsigned *w);
