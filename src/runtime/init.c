@@ -85,9 +85,22 @@ int process_find_exe(const struct spec_process *p, char **ret,
 
 void process_reset_signals(void) {
         struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        sigaction(sig, &dfl, NULL);
+        for (int sig = 1; sig < NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP)
+                        continue;
+                if (sigaction(sig, &dfl, NULL) == 0)
+                        continue;
+                /* libc keeps a few real-time signals for itself (32, 33
+                 * with glibc) and refuses them; what we inherited for them
+                 * must not reach the container either. */
+                struct {
+                        void (*handler)(int);
+                        unsigned long flags;
+                        void (*restorer)(void);
+                        uint64_t mask;
+                } k = {SIG_DFL, 0, NULL, 0};
+                syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
