@@ -5,7 +5,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 MESON ?= meson
 
-.PHONY: all build deps install check demo bench format format-check asan fuzz clean
+.PHONY: all build deps install check demo bench bench-engine format format-check asan fuzz clean
 
 all: build
 
@@ -37,6 +37,9 @@ demo: deps build install
 
 bench: deps build
 	bash bench/runtime.sh
+
+bench-engine: deps build
+	bash bench/engine.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -2,6 +2,7 @@
  * docker's commands, flags, output and exit statuses. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+        /* A peer that went away is an error return, not a death. */
+        signal(SIGPIPE, SIG_IGN);
         int i = 1;
         for (; i < argc; i++) {
                 const char *a = argv[i];

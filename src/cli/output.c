@@ -227,8 +227,7 @@ void term_raw(void) {
         tio_saved = true;
         atexit(term_restore);
         struct termios raw = saved_tio;
-        cfmakeraw(&raw);
-        raw.c_oflag = saved_tio.c_oflag; /* keep output processing */
+        cfmakeraw(&raw); /* the container's pty does the output processing */
         tcsetattr(0, TCSADRAIN, &raw);
 }
 

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "specgen.h"
 #include "error.h"
 #include "http.h"
 #include "loop.h"
@@ -935,49 +936,10 @@ static json_t *exec_process(struct daemon *d, struct exec_inst *x,
         if (json_is_true(json_object_get(b, "Privileged"))) {
                 /* All capabilities the kernel knows. */
                 json_t *caps = json_array();
-                static const char *const all[] = {"CAP_CHOWN",
-                                                  "CAP_DAC_OVERRIDE",
-                                                  "CAP_DAC_READ_SEARCH",
-                                                  "CAP_FOWNER",
-                                                  "CAP_FSETID",
-                                                  "CAP_KILL",
-                                                  "CAP_SETGID",
-                                                  "CAP_SETUID",
-                                                  "CAP_SETPCAP",
-                                                  "CAP_LINUX_IMMUTABLE",
-                                                  "CAP_NET_BIND_SERVICE",
-                                                  "CAP_NET_BROADCAST",
-                                                  "CAP_NET_ADMIN",
-                                                  "CAP_NET_RAW",
-                                                  "CAP_IPC_LOCK",
-                                                  "CAP_IPC_OWNER",
-                                                  "CAP_SYS_MODULE",
-                                                  "CAP_SYS_RAWIO",
-                                                  "CAP_SYS_CHROOT",
-                                                  "CAP_SYS_PTRACE",
-                                                  "CAP_SYS_PACCT",
-                                                  "CAP_SYS_ADMIN",
-                                                  "CAP_SYS_BOOT",
-                                                  "CAP_SYS_NICE",
-                                                  "CAP_SYS_RESOURCE",
-                                                  "CAP_SYS_TIME",
-                                                  "CAP_SYS_TTY_CONFIG",
-                                                  "CAP_MKNOD",
-                                                  "CAP_LEASE",
-                                                  "CAP_AUDIT_WRITE",
-                                                  "CAP_AUDIT_CONTROL",
-                                                  "CAP_SETFCAP",
-                                                  "CAP_MAC_OVERRIDE",
-                                                  "CAP_MAC_ADMIN",
-                                                  "CAP_SYSLOG",
-                                                  "CAP_WAKE_ALARM",
-                                                  "CAP_BLOCK_SUSPEND",
-                                                  "CAP_AUDIT_READ",
-                                                  "CAP_PERFMON",
-                                                  "CAP_BPF",
-                                                  "CAP_CHECKPOINT_RESTORE"};
-                for (size_t k = 0; k < ELEMENTSOF(all); k++)
-                        json_array_append_new(caps, json_string(all[k]));
+
+                for (size_t k = 0; k < specgen_n_all_caps; k++)
+                        json_array_append_new(caps,
+                                              json_string(specgen_all_caps[k]));
                 json_t *c = json_object_get(proc, "capabilities");
                 if (!json_is_object(c)) {
                         c = json_object();

@@ -84,4 +84,3 @@ int signal_parse(const char *s) {
         }
         return -EINVAL;
 }
-

@@ -42,7 +42,7 @@ static const char *const default_caps[] = {
         "CAP_AUDIT_WRITE",
 };
 
-static const char *const all_caps[] = {
+const char *const specgen_all_caps[] = {
         "CAP_CHOWN",
         "CAP_DAC_OVERRIDE",
         "CAP_DAC_READ_SEARCH",
@@ -85,6 +85,7 @@ static const char *const all_caps[] = {
         "CAP_BPF",
         "CAP_CHECKPOINT_RESTORE",
 };
+const size_t specgen_n_all_caps = ELEMENTSOF(specgen_all_caps);
 
 static const char *const masked_paths[] = {
         "/proc/asound",      "/proc/acpi",
@@ -130,8 +131,8 @@ static char *cap_normalize(const char *in) {
                 return NULL;
         for (char *p = buf; *p; p++)
                 *p = (char) toupper((unsigned char) *p);
-        for (size_t i = 0; i < ELEMENTSOF(all_caps); i++)
-                if (strcmp(all_caps[i], buf) == 0)
+        for (size_t i = 0; i < specgen_n_all_caps; i++)
+                if (strcmp(specgen_all_caps[i], buf) == 0)
                         return strdup(buf);
         return NULL;
 }
@@ -152,9 +153,9 @@ static int build_caps(json_t *hc, char ***ret, struct berr *err) {
                 drop, i, v) if (!strcasecmp(json_string_value(v) ?: "", "ALL"))
                 drop_all = true;
         if (priv || add_all) {
-                for (size_t k = 0; k < ELEMENTSOF(all_caps) && (int) k <= last;
+                for (size_t k = 0; k < specgen_n_all_caps && (int) k <= last;
                      k++)
-                        if (strv_push(&caps, all_caps[k]) < 0)
+                        if (strv_push(&caps, specgen_all_caps[k]) < 0)
                                 return -ENOMEM;
         } else if (!drop_all) {
                 for (size_t k = 0; k < ELEMENTSOF(default_caps); k++)

@@ -9,6 +9,8 @@
  * read-only paths, devices, seccomp), and what the flags change of it. */
 #pragma once
 
+#include <stddef.h>
+
 #include <stdbool.h>
 
 struct berr;
@@ -74,3 +76,8 @@ int seccomp_profile_to_oci(const char *profile_json, char *const *caps,
                            char **ret_json, struct berr *err);
 /* The built-in default profile in Docker's format. */
 const char *seccomp_default_profile(void);
+
+/* Every capability the kernel knows, in number order (for privileged
+ * containers and exec --privileged). */
+extern const char *const specgen_all_caps[];
+extern const size_t specgen_n_all_caps;
