@@ -130,7 +130,8 @@ shim_total=0
 shim_pss=0
 shim_anon=0
 shim_n=0
-for p in $(cat "$W"/berth-exec/shims/*/shim.pid 2>/dev/null); do
+for f in "$W"/berth-exec/shims/*/shim.pid; do
+        p=$(cat "$f") # no trailing newline: read one file at a time
         shim_total=$((shim_total + $(rss_kb "$p")))
         shim_pss=$((shim_pss + $(pss_kb "$p")))
         shim_anon=$((shim_anon + $(anon_kb "$p")))
