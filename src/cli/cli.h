@@ -23,6 +23,8 @@ int cmd_rm(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
+/* `image inspect` / `volume inspect`: inspect --type TYPE ARGS... */
+int inspect_typed(const char *type, int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_port(int argc, char **argv);
@@ -72,8 +74,19 @@ void human_size(char *buf, size_t size, double bytes);
 /* Go's Ellipsis: at most n characters, the last one "…" when cut. */
 char *ellipsis(const char *s, size_t n);
 
-/* GET + JSON decode; prints the error and returns NULL when it fails. */
-json_t *api_get_json(const char *path, long *status);
+/* A request whose answer is JSON: prints "Error response from daemon:
+ * ..." and returns NULL when it fails (an empty answer is {}).  Steals
+ * body. */
+json_t *api_request_json(const char *method, const char *path, json_t *body);
+json_t *api_get_json(const char *path);
+
+/* docker's repeated --filter key=value as the API's URL-escaped
+ * {"key":["v",...]}; NULL (after a message) on a malformed one. */
+char *filters_json(char **filters);
+
+/* KEY=VALUE strings (labels, options) as a JSON object; "KEY" alone maps
+ * to "". */
+json_t *kv_object(char *const *list);
 /* A request where only success matters: prints the daemon's error as
  * "Error response from daemon: ..." and returns false. */
 bool api_simple(const char *method, const char *path, json_t *body);

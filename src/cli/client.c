@@ -492,14 +492,7 @@ int api_hijack(const char *path, json_t *body, char **extra, size_t *extra_len,
 
 /* ---- the attached stream ---- */
 
-struct demux {
-        unsigned char hdr[8];
-        size_t hdr_len;
-        size_t left; /* payload bytes of the current frame */
-        int target;  /* fd for them */
-};
-
-static void demux_feed(struct demux *d, const char *p, size_t n) {
+void demux_feed(struct demux *d, const char *p, size_t n) {
         while (n > 0) {
                 if (d->left == 0) {
                         size_t take = 8 - d->hdr_len < n ? 8 - d->hdr_len : n;

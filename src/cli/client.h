@@ -59,6 +59,18 @@ int api_send_raw(const char *method, const char *path, json_t *body);
 /* Read the whole answer of api_send_raw; body is NUL-terminated. */
 int api_read_raw(int fd, long *status, char **body);
 
+/* Docker's multiplexed ("stdcopy") stream: 8-byte frame headers
+ * [stream, 0, 0, 0, big-endian length]; stream 1 is stdout, 2 stderr,
+ * 3 the daemon's error text.  demux_feed writes the payloads to fds 1 and
+ * 2, keeping partial headers and frames across calls. */
+struct demux {
+        unsigned char hdr[8];
+        size_t hdr_len;
+        size_t left; /* payload bytes of the current frame */
+        int target;  /* fd for them */
+};
+void demux_feed(struct demux *d, const char *p, size_t n);
+
 /* Copy between the terminal/stdio and a hijacked connection until the
  * connection ends.  With `mux` the daemon's 8-byte frames are split into
  * stdout and stderr.  stdin is sent when `in`; at its end the socket's

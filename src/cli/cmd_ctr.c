@@ -10,38 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- filters ---- */
-
-/* docker's --filter key=value list as the API's {"key":["v",...]}. */
-char *filters_json(char **filters);
-char *filters_json(char **filters) {
-        if (!filters)
-                return NULL;
-        json_t *o = json_object();
-        for (size_t i = 0; filters[i]; i++) {
-                char *kv = strdup(filters[i]);
-                char *eq = strchr(kv, '=');
-                if (!eq) {
-                        fprintf(stderr, "berth: bad format of filter (expected "
-                                        "name=value)\n");
-                        free(kv);
-                        json_decref(o);
-                        return NULL;
-                }
-                *eq = '\0';
-                json_t *a = json_object_get(o, kv);
-                if (!a)
-                        json_object_set_new(o, kv, a = json_array());
-                json_array_append_new(a, json_string(eq + 1));
-                free(kv);
-        }
-        char *t = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        char *e = url_escape(t);
-        free(t);
-        return e;
-}
-
 /* ---- ps ---- */
 
 static char *ports_text(json_t *ports) {
@@ -205,7 +173,7 @@ int cmd_ps(int argc, char **argv) {
                         path[l - 1] = '\0';
         }
         free(f);
-        json_t *list = api_get_json(path, NULL);
+        json_t *list = api_get_json(path);
         free(path);
         if (!json_is_array(list)) {
                 json_decref(list);
@@ -240,39 +208,15 @@ int cmd_ps(int argc, char **argv) {
 
 struct logs_ctx {
         bool mux;
-        unsigned char hdr[8];
-        size_t hdr_len, left;
-        int target;
+        struct demux dm;
 };
 
 static bool logs_chunk(const char *p, size_t n, void *ud) {
         struct logs_ctx *x = ud;
-        if (!x->mux) {
+        if (x->mux)
+                demux_feed(&x->dm, p, n);
+        else
                 write_all(1, p, n);
-                return true;
-        }
-        while (n > 0) {
-                if (x->left == 0) {
-                        size_t take = 8 - x->hdr_len < n ? 8 - x->hdr_len : n;
-                        memcpy(x->hdr + x->hdr_len, p, take);
-                        x->hdr_len += take;
-                        p += take;
-                        n -= take;
-                        if (x->hdr_len < 8)
-                                return true;
-                        x->hdr_len = 0;
-                        x->left = (size_t) x->hdr[4] << 24 |
-                                  (size_t) x->hdr[5] << 16 |
-                                  (size_t) x->hdr[6] << 8 | x->hdr[7];
-                        x->target = x->hdr[0] == 2 ? 2 : 1;
-                        continue;
-                }
-                size_t take = x->left < n ? x->left : n;
-                write_all(x->target, p, take);
-                p += take;
-                n -= take;
-                x->left -= take;
-        }
         return true;
 }
 
@@ -303,7 +247,7 @@ int cmd_logs(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         char *ip = str_printf(API_PREFIX "/containers/%s/json", args[0]);
-        json_t *c = api_get_json(ip, NULL);
+        json_t *c = api_get_json(ip);
         free(ip);
         if (!c) {
                 free(args);
@@ -616,6 +560,20 @@ int cmd_inspect(int argc, char **argv) {
         return rc;
 }
 
+int inspect_typed(const char *type, int argc, char **argv) {
+        char **nargv = calloc((size_t) argc + 3, sizeof(char *));
+        if (!nargv)
+                return 1;
+        nargv[0] = argv[0];
+        nargv[1] = (char *) "--type";
+        nargv[2] = (char *) type;
+        for (int i = 1; i < argc; i++)
+                nargv[i + 2] = argv[i];
+        int rc = cmd_inspect(argc + 2, nargv);
+        free(nargv);
+        return rc;
+}
+
 int cmd_rename(int argc, char **argv) {
         struct opt o[] = {{NULL, 0, 0, NULL, NULL}};
         struct cmd_spec spec = {"rename",
@@ -666,7 +624,7 @@ int cmd_top(int argc, char **argv) {
         free(e);
         free(psargs);
         free(args);
-        json_t *j = api_get_json(p, NULL);
+        json_t *j = api_get_json(p);
         free(p);
         if (!j)
                 return 1;
@@ -692,6 +650,17 @@ int cmd_top(int argc, char **argv) {
         return 0;
 }
 
+/* docker stats shows memory in binary units: "1.5MiB". */
+static void binary_size(char *buf, size_t size, double v) {
+        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int i = 0;
+        while (v >= 1024 && i < 4) {
+                v /= 1024;
+                i++;
+        }
+        snprintf(buf, size, "%.4g%s", v, units[i]);
+}
+
 static json_t *stats_row(json_t *s) {
         json_t *cpu = json_object_get(s, "cpu_stats");
         json_t *pre = json_object_get(s, "precpu_stats");
@@ -711,21 +680,8 @@ static json_t *stats_row(json_t *s) {
                 (double) json_integer_value(json_object_get(mem, "usage"));
         double lim = (double) json_integer_value(json_object_get(mem, "limit"));
         char u[32], l[32], c[32], m[32], mu[80], pids[32];
-        human_size(u, sizeof(u), used);
-        /* docker shows memory in binary units. */
-        const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double uu = used, ll = lim;
-        int ui = 0, li = 0;
-        while (uu >= 1024 && ui < 4) {
-                uu /= 1024;
-                ui++;
-        }
-        while (ll >= 1024 && li < 4) {
-                ll /= 1024;
-                li++;
-        }
-        snprintf(u, sizeof(u), "%.4g%s", uu, units[ui]);
-        snprintf(l, sizeof(l), "%.4g%s", ll, units[li]);
+        binary_size(u, sizeof(u), used);
+        binary_size(l, sizeof(l), lim);
         snprintf(mu, sizeof(mu), "%s / %s", u, l);
         snprintf(c, sizeof(c), "%.2f%%", pct);
         snprintf(m, sizeof(m), "%.2f%%", lim > 0 ? used / lim * 100 : 0);
@@ -768,8 +724,7 @@ int cmd_stats(int argc, char **argv) {
                 return n == -2 ? 0 : 1;
         char **ids = NULL;
         if (n == 0) {
-                json_t *list =
-                        api_get_json(API_PREFIX "/containers/json", NULL);
+                json_t *list = api_get_json(API_PREFIX "/containers/json");
                 size_t i;
                 json_t *c;
                 json_array_foreach(list, i, c) strv_push(
@@ -791,7 +746,7 @@ int cmd_stats(int argc, char **argv) {
                         char *p = str_printf(API_PREFIX "/containers/%s/stats?"
                                                         "stream=0",
                                              ids[i]);
-                        json_t *s = api_get_json(p, NULL);
+                        json_t *s = api_get_json(p);
                         free(p);
                         if (!s) {
                                 rc = 1;
@@ -832,7 +787,7 @@ int cmd_port(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         char *p = str_printf(API_PREFIX "/containers/%s/json", args[0]);
-        json_t *j = api_get_json(p, NULL);
+        json_t *j = api_get_json(p);
         free(p);
         if (!j) {
                 free(args);

@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-char *filters_json(char **filters);
-
 static json_t *image_rows(json_t *list, bool all_tags, bool no_trunc,
                           bool digests) {
         json_t *rows = json_array();
@@ -103,7 +101,7 @@ int cmd_images(int argc, char **argv) {
         char *path = str_printf(API_PREFIX "/images/json?all=%d%s%s", all,
                                 f ? "&filters=" : "", f ? f : "");
         free(f);
-        json_t *list = api_get_json(path, NULL);
+        json_t *list = api_get_json(path);
         free(path);
         if (!json_is_array(list)) {
                 json_decref(list);
@@ -263,7 +261,7 @@ int cmd_history(int argc, char **argv) {
         char *p = str_printf(API_PREFIX "/images/%s/history", e);
         free(e);
         free(args);
-        json_t *list = api_get_json(p, NULL);
+        json_t *list = api_get_json(p);
         free(p);
         if (!list)
                 return 1;
@@ -427,6 +425,25 @@ static int print_messages(const struct api_reply *r) {
         return rc;
 }
 
+/* Send a tar archive from fd (closed here unless stdin) and print the
+ * daemon's progress messages; an exit status. */
+static int upload_tar(const char *path, int fd) {
+        struct api_reply r;
+        int rc = api_upload("POST", path, fd, "application/x-tar", &r);
+        if (fd > 0)
+                close(fd);
+        if (rc < 0)
+                return 1;
+        if (r.status >= 300) {
+                api_print_error(&r);
+                api_reply_free(&r);
+                return 1;
+        }
+        rc = print_messages(&r);
+        api_reply_free(&r);
+        return rc;
+}
+
 int cmd_load(int argc, char **argv) {
         const char *input = NULL;
         bool quiet = false;
@@ -460,23 +477,9 @@ int cmd_load(int argc, char **argv) {
                                 "empty\n");
                 return 1;
         }
-        struct api_reply r;
-        int rc = api_upload("POST",
-                            quiet ? API_PREFIX "/images/load?quiet=1"
-                                  : API_PREFIX "/images/load?quiet=0",
-                            fd, "application/x-tar", &r);
-        if (input)
-                close(fd);
-        if (rc < 0)
-                return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        rc = print_messages(&r);
-        api_reply_free(&r);
-        return rc;
+        return upload_tar(quiet ? API_PREFIX "/images/load?quiet=1"
+                                : API_PREFIX "/images/load?quiet=0",
+                          fd);
 }
 
 int cmd_import(int argc, char **argv) {
@@ -546,33 +549,13 @@ int cmd_import(int argc, char **argv) {
         free(args);
         char *p = str_printf(API_PREFIX "/images/create?%s", q);
         free(q);
-        struct api_reply r;
-        int rc = api_upload("POST", p, fd, "application/x-tar", &r);
+        int rc = upload_tar(p, fd);
         free(p);
-        if (fd)
-                close(fd);
-        if (rc < 0)
-                return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        rc = print_messages(&r);
-        api_reply_free(&r);
         return rc;
 }
 
 static int image_inspect(int argc, char **argv) {
-        char **nargv = calloc((size_t) argc + 3, sizeof(char *));
-        nargv[0] = argv[0];
-        nargv[1] = (char *) "--type";
-        nargv[2] = (char *) "image";
-        for (int i = 1; i < argc; i++)
-                nargv[i + 2] = argv[i];
-        int rc = cmd_inspect(argc + 2, nargv);
-        free(nargv);
-        return rc;
+        return inspect_typed("image", argc, argv);
 }
 
 static int image_prune(int argc, char **argv) {
@@ -599,18 +582,10 @@ static int image_prune(int argc, char **argv) {
                              all ? "?filters=%7B%22dangling%22%3A%5B%22false%22"
                                    "%5D%7D"
                                  : "");
-        struct api_reply r;
-        int rc = api_call("POST", p, NULL, NULL, 0, &r);
+        json_t *j = api_request_json("POST", p, NULL);
         free(p);
-        if (rc < 0)
+        if (!j)
                 return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        json_t *j = api_reply_json(&r);
-        api_reply_free(&r);
         char sz[32];
         human_size(sz, sizeof(sz),
                    (double) json_integer_value(

@@ -292,16 +292,7 @@ static int build_body(struct run_flags *f, char **args, int nargs,
         for (size_t i = 0; f->env && f->env[i]; i++)
                 add_env(env, f->env[i]);
         json_object_set_new(b, "Env", env);
-        json_t *labels = json_object();
-        for (size_t i = 0; f->labels && f->labels[i]; i++) {
-                char *kv = strdup(f->labels[i]);
-                char *eq = strchr(kv, '=');
-                if (eq)
-                        *eq = '\0';
-                json_object_set_new(labels, kv, json_string(eq ? eq + 1 : ""));
-                free(kv);
-        }
-        json_object_set_new(b, "Labels", labels);
+        json_object_set_new(b, "Labels", kv_object(f->labels));
         if (f->workdir)
                 json_object_set_new(b, "WorkingDir", json_string(f->workdir));
         if (f->user)
@@ -820,7 +811,7 @@ int cmd_create(int argc, char **argv) {
 
 static bool container_tty(const char *id) {
         char *p = str_printf(API_PREFIX "/containers/%s/json", id);
-        json_t *j = api_get_json(p, NULL);
+        json_t *j = api_get_json(p);
         free(p);
         bool tty = json_is_true(
                 json_object_get(json_object_get(j, "Config"), "Tty"));
@@ -892,7 +883,7 @@ int cmd_attach(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         char *p = str_printf(API_PREFIX "/containers/%s/json", args[0]);
-        json_t *j = api_get_json(p, NULL);
+        json_t *j = api_get_json(p);
         free(p);
         if (!j) {
                 free(args);
@@ -1002,19 +993,11 @@ int cmd_exec(int argc, char **argv) {
                                             json_pack("[i,i]", h, w));
         }
         char *p = str_printf(API_PREFIX "/containers/%s/exec", args[0]);
-        struct api_reply r;
-        int rc = api_json("POST", p, body, &r);
+        json_t *j = api_request_json("POST", p, body);
         free(p);
         free(args);
-        if (rc < 0)
+        if (!j)
                 return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        json_t *j = api_reply_json(&r);
-        api_reply_free(&r);
         char *eid = strdup(json_string_value(json_object_get(j, "Id")) ?: "");
         json_decref(j);
         char *sp = str_printf(API_PREFIX "/exec/%s/start", eid);
@@ -1059,7 +1042,7 @@ int cmd_exec(int argc, char **argv) {
         int code = 0;
         /* The exit code is recorded just after the stream ends. */
         for (int tries = 0; tries < 100; tries++) {
-                json_t *x = api_get_json(ip, NULL);
+                json_t *x = api_get_json(ip);
                 if (!x) {
                         code = EXIT_ENGINE;
                         break;

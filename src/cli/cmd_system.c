@@ -9,8 +9,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-char *filters_json(char **filters);
-
 /* ---- volume ---- */
 
 static int vol_create(int argc, char **argv) {
@@ -32,37 +30,15 @@ static int vol_create(int argc, char **argv) {
         int n = opts_parse(&spec, o, argc, argv, &args);
         if (n < 0)
                 return n == -2 ? 0 : 1;
-        json_t *lab = json_object(), *dopt = json_object();
-        for (size_t i = 0; labels && labels[i]; i++) {
-                char *kv = strdup(labels[i]);
-                char *eq = strchr(kv, '=');
-                if (eq)
-                        *eq = '\0';
-                json_object_set_new(lab, kv, json_string(eq ? eq + 1 : ""));
-                free(kv);
-        }
-        for (size_t i = 0; opts_ && opts_[i]; i++) {
-                char *kv = strdup(opts_[i]);
-                char *eq = strchr(kv, '=');
-                if (eq)
-                        *eq = '\0';
-                json_object_set_new(dopt, kv, json_string(eq ? eq + 1 : ""));
-                free(kv);
-        }
+        json_t *lab = kv_object(labels), *dopt = kv_object(opts_);
         json_t *body = json_pack(
                 "{s:s, s:s, s:o, s:o}", "Name", n ? args[0] : "", "Driver",
                 driver ? driver : "local", "Labels", lab, "DriverOpts", dopt);
         free(args);
-        struct api_reply r;
-        if (api_json("POST", API_PREFIX "/volumes/create", body, &r) < 0)
+        json_t *j =
+                api_request_json("POST", API_PREFIX "/volumes/create", body);
+        if (!j)
                 return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        json_t *j = api_reply_json(&r);
-        api_reply_free(&r);
         printf("%s\n", json_string_value(json_object_get(j, "Name")));
         json_decref(j);
         return 0;
@@ -92,7 +68,7 @@ static int vol_ls(int argc, char **argv) {
         char *p = str_printf(API_PREFIX "/volumes%s%s", f ? "?filters=" : "",
                              f ? f : "");
         free(f);
-        json_t *j = api_get_json(p, NULL);
+        json_t *j = api_get_json(p);
         free(p);
         if (!j)
                 return 1;
@@ -118,15 +94,7 @@ static int vol_ls(int argc, char **argv) {
 }
 
 static int vol_inspect(int argc, char **argv) {
-        char **nargv = calloc((size_t) argc + 3, sizeof(char *));
-        nargv[0] = argv[0];
-        nargv[1] = (char *) "--type";
-        nargv[2] = (char *) "volume";
-        for (int i = 1; i < argc; i++)
-                nargv[i + 2] = argv[i];
-        int rc = cmd_inspect(argc + 2, nargv);
-        free(nargv);
-        return rc;
+        return inspect_typed("volume", argc, argv);
 }
 
 static int vol_rm(int argc, char **argv) {
@@ -189,20 +157,14 @@ static int vol_prune(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         free(args);
-        struct api_reply r;
-        if (api_call("POST",
-                     all ? API_PREFIX "/volumes/prune?filters=%7B%22all%22%3A"
-                                      "%5B%22true%22%5D%7D"
-                         : API_PREFIX "/volumes/prune",
-                     NULL, NULL, 0, &r) < 0)
+        json_t *j = api_request_json(
+                "POST",
+                all ? API_PREFIX "/volumes/prune?filters=%7B%22all%22%3A"
+                                 "%5B%22true%22%5D%7D"
+                    : API_PREFIX "/volumes/prune",
+                NULL);
+        if (!j)
                 return 1;
-        if (r.status >= 300) {
-                api_print_error(&r);
-                api_reply_free(&r);
-                return 1;
-        }
-        json_t *j = api_reply_json(&r);
-        api_reply_free(&r);
         json_t *d = json_object_get(j, "VolumesDeleted");
         if (json_array_size(d)) {
                 printf("Deleted Volumes:\n");
@@ -255,7 +217,7 @@ int cmd_version(int argc, char **argv) {
         json_t *client = json_pack("{s:s, s:s, s:s, s:s}", "Version",
                                    BERTH_CLI_VERSION, "ApiVersion", "1.44",
                                    "Os", "linux", "Arch", u.machine);
-        json_t *server = api_get_json(API_PREFIX "/version", NULL);
+        json_t *server = api_get_json(API_PREFIX "/version");
         json_t *all = json_pack("{s:o, s:o}", "Client", client, "Server",
                                 server ? server : json_null());
         int rc = server ? 0 : 1;
@@ -302,7 +264,7 @@ int cmd_info(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         free(args);
-        json_t *j = api_get_json(API_PREFIX "/info", NULL);
+        json_t *j = api_get_json(API_PREFIX "/info");
         if (!j)
                 return 1;
         if (format) {

@@ -98,6 +98,47 @@ void table_print(struct table *t) {
         free(t);
 }
 
+json_t *kv_object(char *const *list) {
+        json_t *o = json_object();
+        for (size_t i = 0; list && list[i]; i++) {
+                const char *eq = strchr(list[i], '=');
+                size_t kl = eq ? (size_t) (eq - list[i]) : strlen(list[i]);
+                char *k = strndup(list[i], kl);
+                json_object_set_new(o, k, json_string(eq ? eq + 1 : ""));
+                free(k);
+        }
+        return o;
+}
+
+/* docker's --filter key=value list as the API's {"key":["v",...]}. */
+char *filters_json(char **filters) {
+        if (!filters)
+                return NULL;
+        json_t *o = json_object();
+        for (size_t i = 0; filters[i]; i++) {
+                char *kv = strdup(filters[i]);
+                char *eq = strchr(kv, '=');
+                if (!eq) {
+                        fprintf(stderr, "berth: bad format of filter (expected "
+                                        "name=value)\n");
+                        free(kv);
+                        json_decref(o);
+                        return NULL;
+                }
+                *eq = '\0';
+                json_t *a = json_object_get(o, kv);
+                if (!a)
+                        json_object_set_new(o, kv, a = json_array());
+                json_array_append_new(a, json_string(eq + 1));
+                free(kv);
+        }
+        char *t = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        char *e = url_escape(t);
+        free(t);
+        return e;
+}
+
 int format_rows(const char *format, json_t *rows, json_t *headers) {
         bool table = false;
         const char *f = format;
@@ -186,20 +227,22 @@ char *ellipsis(const char *s, size_t n) {
         return str_printf("%.*s…", (int) i, s);
 }
 
-json_t *api_get_json(const char *path, long *status) {
+json_t *api_request_json(const char *method, const char *path, json_t *body) {
         struct api_reply r;
-        if (api_call("GET", path, NULL, NULL, 0, &r) < 0)
+        if (api_json(method, path, body, &r) < 0)
                 return NULL;
-        if (status)
-                *status = r.status;
         if (r.status >= 300) {
                 api_print_error(&r);
                 api_reply_free(&r);
                 return NULL;
         }
-        json_t *j = api_reply_json(&r);
+        json_t *j = r.len ? api_reply_json(&r) : json_object();
         api_reply_free(&r);
-        return j;
+        return j ? j : json_object();
+}
+
+json_t *api_get_json(const char *path) {
+        return api_request_json("GET", path, NULL);
 }
 
 bool api_simple(const char *method, const char *path, json_t *body) {

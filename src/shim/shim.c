@@ -10,12 +10,14 @@
  * with docker) instead of the shim growing. */
 #include "shim.h"
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
 #include "error.h"
 #include "logfile.h"
 #include "protocol.h"
 #include "spec.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -130,7 +132,7 @@ static struct {
         size_t n_grave, cap_grave;
         bool started, finalized;
         char started_at[64], finished_at[64];
-        char oom_file[512];
+        struct cgroup *cg;
         uint64_t oom_before;
         bool oom_killed;
         int64_t finalized_ns;
@@ -484,54 +486,24 @@ static int status_code(int st) {
         return 255;
 }
 
-static int read_oom_kills(uint64_t *ret) {
-        if (!S.oom_file[0])
-                return -ENOENT;
-        _cleanup_free_ char *buf = NULL;
-        int r = read_file_at(AT_FDCWD, S.oom_file, 65536, &buf, NULL);
-        if (r < 0)
-                return r;
-        const char *p = strstr(buf, "oom_kill ");
-        if (!p)
-                return -ENOENT;
-        *ret = strtoull(p + 9, NULL, 10);
-        return 0;
-}
-
-/* Where the OOM killer's count for the container's memory cgroup is. */
-static void find_oom_file(pid_t pid) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
-        _cleanup_free_ char *buf = NULL;
-        if (read_file_at(AT_FDCWD, path, 65536, &buf, NULL) < 0)
+/* The container's cgroup, as the runtime recorded it at create: the OOM
+ * killer's count is read from it (memory.events or memory.oom_control). */
+static void open_cgroup(void) {
+        struct berr e = {0};
+        int rfd = state_open_root(S.ro.root, false, &e);
+        if (rfd < 0)
                 return;
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-                /* "0::/path" (v2) or "N:a,memory,b:/path" (v1). */
-                char *c1 = strchr(line, ':');
-                char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                if (!c2)
-                        continue;
-                *c2 = '\0';
-                const char *ctrls = c1 + 1, *cg = c2 + 1;
-                if (!*ctrls && strncmp(line, "0:", 2) == 0) {
-                        snprintf(S.oom_file, sizeof(S.oom_file),
-                                 "/sys/fs/cgroup%s/memory.events", cg);
-                        if (access(S.oom_file, R_OK) == 0)
-                                break;
-                        S.oom_file[0] = '\0';
-                        continue;
-                }
-                char list[256];
-                snprintf(list, sizeof(list), ",%s,", ctrls);
-                if (strstr(list, ",memory,")) {
-                        snprintf(S.oom_file, sizeof(S.oom_file),
-                                 "/sys/fs/cgroup/memory%s/memory.oom_control",
-                                 cg);
-                        break;
-                }
-        }
-        if (read_oom_kills(&S.oom_before) < 0)
+        int dfd = state_dir_open(rfd, S.id, &e);
+        close(rfd);
+        if (dfd < 0)
+                return;
+        struct container_state *st = NULL;
+        if (state_load(dfd, S.id, &st, &e) >= 0 && st->cgroup_path &&
+            cgroup_open(st->cgroup_path, &S.cg, &e) >= 0 &&
+            cgroup_oom_kills(S.cg, &S.oom_before) < 0)
                 S.oom_before = 0;
+        container_state_free(st);
+        close(dfd);
 }
 
 static void write_json_file(const char *name, json_t *j) {
@@ -554,8 +526,10 @@ static json_t *exit_answer(void) {
 /* The container's init exited and its output was drained. */
 static void finalize_container(void) {
         uint64_t kills = 0;
-        if (read_oom_kills(&kills) == 0 && kills > S.oom_before)
+        if (S.cg && cgroup_oom_kills(S.cg, &kills) == 0 && kills > S.oom_before)
                 S.oom_killed = true;
+        cgroup_free(S.cg);
+        S.cg = NULL;
         now_rfc3339(S.finished_at, sizeof(S.finished_at));
         write_json_file(SHIM_EXIT_FILE,
                         json_pack("{s:i, s:b, s:s, s:s}", "exit_code",
@@ -645,13 +619,10 @@ static void on_timer(void) {
         if (read(S.timer_fd, &v, sizeof(v)) < 0)
                 return;
         int64_t now = now_ns();
-        struct session *all[1 + 64];
-        size_t n = 0;
-        all[n++] = &S.main;
-        for (struct session *s = S.execs; s && n < 65; s = s->next)
-                all[n++] = s;
-        for (size_t i = 0; i < n; i++) {
-                struct session *s = all[i];
+        /* session_check may unlink a session: its memory stays valid
+         * until the batch ends (defer_free), so `next` is read first. */
+        for (struct session *s = &S.main, *next; s; s = next) {
+                next = s == &S.main ? S.execs : s->next;
                 if (s->exited && !s->done && now - s->exited_ns > DRAIN_NS) {
                         out_close(s, &s->out[0]);
                         out_close(s, &s->out[1]);
@@ -1293,7 +1264,7 @@ static int create_container(json_t *cfg, struct berr *err) {
         }
         session_attach_io(&S.main, &plan, master, true);
         plan_close(&plan);
-        find_oom_file(S.main.pid);
+        open_cgroup();
         return 0;
 }
 
