@@ -447,3 +447,14 @@ void human_duration(char *buf, size_t size, int64_t seconds) {
                 snprintf(buf, size, "%lld years",
                          (long long) (hours / 24 / 365));
 }
+
+void human_size_si(char *buf, size_t size, double bytes) {
+        static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+        int u = 0;
+        while (bytes >= 1000 && u < 5) {
+                bytes /= 1000;
+                u++;
+        }
+        /* go-units: three significant digits. */
+        snprintf(buf, size, "%.3g%s", bytes, units[u]);
+}

@@ -118,6 +118,7 @@ static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
         if (pid == 0) {
                 /* Child: no loop, no HTTP; only the store and the fds. */
                 signal(SIGPIPE, SIG_DFL);
+                image_store_after_fork(d->images);
                 struct berr e = {0};
                 int rr = 0;
                 if (kind == JOB_LOAD) {
@@ -294,13 +295,8 @@ static int changes_to_config(json_t *changes, json_t *cfg, struct berr *err) {
 static void import_image(struct daemon *d, struct http_req *r) {
         const char *src = http_query(r, "fromSrc");
         if (!src || strcmp(src, "-") != 0) {
-                const char *from = http_query(r, "fromImage");
-                if (from) {
-                        http_reply_error(r, 404,
-                                         "pull access denied for %s: berth "
-                                         "cannot pull from registries yet "
-                                         "(load or import the image)",
-                                         from);
+                if (http_query(r, "fromImage")) {
+                        api_pull(d, r);
                         return;
                 }
                 http_reply_error(r, 400,
@@ -439,8 +435,8 @@ void api_images(struct daemon *d, struct http_req *r, const char *rest) {
                 free(out);
                 return;
         }
-        if (strcmp(op, "push") == 0) {
-                http_reply_error(r, 501, "berth cannot push to registries yet");
+        if (strcmp(op, "push") == 0 && strcmp(m, "POST") == 0) {
+                api_push(d, r, name);
                 return;
         }
         if (strcmp(op, "get") == 0 && strcmp(m, "GET") == 0) {

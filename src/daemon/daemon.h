@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "registry.h"
+
 struct loop;
 struct loop_timer;
 struct http_server;
@@ -94,6 +96,7 @@ struct daemon {
         struct exec_inst *execs;
         uint64_t start_time_ms;
         bool shutting_down;
+        struct registry_config registry; /* certs.d, insecure registries */
 };
 
 /* ---- containers (ctr.c) ---- */
@@ -154,6 +157,10 @@ bool api_wants_file(const char *method, const char *path);
 void api_containers(struct daemon *d, struct http_req *r, const char *rest);
 void api_exec(struct daemon *d, struct http_req *r, const char *rest);
 void api_images(struct daemon *d, struct http_req *r, const char *rest);
+/* Registries (api_registry.c). */
+void api_pull(struct daemon *d, struct http_req *r);
+void api_push(struct daemon *d, struct http_req *r, const char *name);
+void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
 void logs_container_exited(struct daemon *d, struct container *c);
 

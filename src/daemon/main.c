@@ -35,6 +35,10 @@ struct options {
         char *init;
         char *group;
         char *config;
+        char *certs_dir;
+        char **insecure;
+        char **nondistributable;
+        int max_downloads;
 };
 
 static void usage(FILE *f) {
@@ -54,6 +58,13 @@ static void usage(FILE *f) {
                 "(default berth)\n"
                 "      --shim-binary PATH   berth-shim to run containers with\n"
                 "      --init-binary PATH   the init used for --init\n"
+                "      --certs-dir DIR      per-registry TLS files, "
+                "DIR/HOST:PORT/ca.crt (default /etc/berth/certs.d)\n"
+                "      --insecure-registry HOST[:PORT]|CIDR\n"
+                "                           allow plain HTTP and unverified "
+                "TLS (repeatable)\n"
+                "      --max-concurrent-downloads N  layers a pull transfers "
+                "at once (default 3)\n"
                 "  -v, --version            print the version\n");
 }
 
@@ -95,7 +106,21 @@ static int load_config(struct options *o, const char *path, bool must) {
                         set_opt(&o->shim, json_string_value(v));
                 else if (!strcmp(k, "init-path"))
                         set_opt(&o->init, json_string_value(v));
-                else
+                else if (!strcmp(k, "certs-dir"))
+                        set_opt(&o->certs_dir, json_string_value(v));
+                else if (!strcmp(k, "max-concurrent-downloads") &&
+                         json_is_integer(v))
+                        o->max_downloads = (int) json_integer_value(v);
+                else if (!strcmp(k, "insecure-registries") ||
+                         !strcmp(k, "allow-nondistributable-artifacts")) {
+                        char ***list = !strcmp(k, "insecure-registries")
+                                               ? &o->insecure
+                                               : &o->nondistributable;
+                        size_t i;
+                        json_t *e;
+                        json_array_foreach(v, i, e) if (json_is_string(e))
+                                strv_push(list, json_string_value(e));
+                } else
                         fprintf(stderr,
                                 "berthd: config file '%s': ignoring unknown "
                                 "setting '%s'\n",
@@ -215,6 +240,9 @@ int main(int argc, char **argv) {
                 {"group", required_argument, NULL, 'G'},
                 {"shim-binary", required_argument, NULL, 'S'},
                 {"init-binary", required_argument, NULL, 'I'},
+                {"certs-dir", required_argument, NULL, 'C'},
+                {"insecure-registry", required_argument, NULL, 'R'},
+                {"max-concurrent-downloads", required_argument, NULL, 'M'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'v'},
                 {0},
@@ -251,6 +279,22 @@ int main(int argc, char **argv) {
                         break;
                 case 'I':
                         set_opt(&o.init, optarg);
+                        break;
+                case 'C':
+                        set_opt(&o.certs_dir, optarg);
+                        break;
+                case 'R':
+                        strv_push(&o.insecure, optarg);
+                        break;
+                case 'M':
+                        if (parse_int(optarg, &o.max_downloads) < 0 ||
+                            o.max_downloads < 1) {
+                                fprintf(stderr,
+                                        "berthd: --max-concurrent-downloads "
+                                        "'%s': expected a positive number\n",
+                                        optarg);
+                                return 1;
+                        }
                         break;
                 case 'h':
                         usage(stdout);
@@ -290,6 +334,10 @@ int main(int argc, char **argv) {
         d.shim_binary = o.shim ? strdup(o.shim) : find_helper("berth-shim");
         d.init_binary = o.init ? strdup(o.init) : find_helper("berth-init");
         d.runtime_root = str_printf("%s/runtime", d.exec_root);
+        d.registry.certs_dir = o.certs_dir ? o.certs_dir : "/etc/berth/certs.d";
+        d.registry.insecure = o.insecure;
+        d.registry.allow_nondistributable = o.nondistributable;
+        d.registry.max_concurrent = o.max_downloads;
         _cleanup_free_ char *ctrs = str_printf("%s/containers", d.data_root);
         _cleanup_free_ char *vols = str_printf("%s/volumes", d.data_root);
         _cleanup_free_ char *imgs = str_printf("%s/image", d.data_root);

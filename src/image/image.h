@@ -24,6 +24,8 @@ struct image_store;
 int image_store_open(const char *root, struct image_store **ret,
                      struct berr *err);
 struct image_store *image_store_free(struct image_store *s);
+/* In a forked child that uses the store: take a lock of its own. */
+int image_store_after_fork(struct image_store *s);
 
 /* Find an image by reference (name[:tag], name@sha256:..., name:tag@digest),
  * full id ("sha256:<hex>" or "<hex>") or unique id prefix (>= 4 hex
@@ -112,3 +114,100 @@ int image_import(struct image_store *s, int fd, const char *ref,
  * short form ("busybox:latest"). */
 int reference_normalize(const char *in, char **ret, struct berr *err);
 char *reference_familiar(const char *full);
+
+/* ---- what registry pulls and pushes add (src/registry/) ----
+ * These may be called from several threads of one process at once (each
+ * with its own objects); the store's lock serializes the commits. */
+
+/* A layer unpacked from a stream, waiting for its commit. */
+struct image_ingest;
+
+/* Unpack a layer blob read from `fd` until EOF (gzip, zstd or
+ * uncompressed, recognized by its magic) into a new temporary directory,
+ * computing its diff_id on the way.  Every path stays confined to the
+ * layer's directory.  On failure nothing is left. */
+int image_ingest_layer(struct image_store *s, int fd, struct image_ingest **ret,
+                       struct berr *err);
+const char *image_ingest_diff_id(const struct image_ingest *in);
+int64_t image_ingest_size(const struct image_ingest *in);
+/* Remove an ingest that will not be committed.  Returns NULL. */
+struct image_ingest *image_ingest_discard(struct image_store *s,
+                                          struct image_ingest *in);
+
+/* An anonymous file in the store's tmp/ (O_TMPFILE) for a blob being
+ * downloaded; it disappears unless committed. */
+int image_blob_tmpfile(struct image_store *s, struct berr *err);
+
+/* An exclusive lock (an fd to close) on downloading the layer `diff_id`,
+ * so concurrent pulls download each layer once; -EWOULDBLOCK when !wait
+ * and it is held. */
+int image_layer_lock(struct image_store *s, const char *diff_id, bool wait);
+
+/* Whether every layer of a diff_ids vector is present; ret_have (may be
+ * NULL) gets one flag per layer. */
+bool image_has_layers(struct image_store *s, char *const *diff_ids,
+                      bool *ret_have);
+
+struct image_pull_layer {
+        const char *diff_id;
+        const char *digest; /* the compressed blob's */
+        const char *media_type;
+        int64_t size;
+        int blob_fd;                 /* the blob (tmpfile), or -1 */
+        struct image_ingest *ingest; /* unpacked, or NULL if present */
+};
+
+struct image_pull {
+        const char *ref;        /* tag reference to set, or NULL */
+        const char *repo;       /* "domain/path" */
+        const char *top_digest; /* what RepoDigests records */
+        const char *config;
+        size_t config_len;
+        const char *manifest; /* the platform manifest, exact bytes */
+        size_t manifest_len;
+        const char *manifest_digest;
+        const char *manifest_type;
+        const char *index; /* the index it was chosen from, or NULL */
+        size_t index_len;
+        const char *index_digest;
+        const char *index_type;
+        const struct image_pull_layer *layers;
+        size_t n_layers;
+};
+
+/* Make a pulled image visible: blobs, layers, records, tags, in one step
+ * under the store's lock.  Ingests and blob fds stay the caller's (free
+ * them after).  *ret_new is false when the tag already named this
+ * image. */
+int image_commit_pull(struct image_store *s, const struct image_pull *p,
+                      char **ret_id, bool *ret_new, struct berr *err);
+
+/* A layer as it is pushed: its compressed blob (the one it was pulled
+ * as, or a gzip made now for layers that came from load or import) and
+ * the repositories ("domain/path") known to have it. */
+struct image_push_layer {
+        char *diff_id;
+        char *digest;
+        char *media_type;
+        int64_t size;
+        char **sources;
+};
+int image_push_layers(struct image_store *s, const char *id,
+                      struct image_push_layer **ret, size_t *ret_n,
+                      struct berr *err);
+void image_push_layers_free(struct image_push_layer *l, size_t n);
+/* A stored blob for reading, and its size. */
+int image_blob_open(struct image_store *s, const char *digest,
+                    int64_t *ret_size, struct berr *err);
+/* The image config's exact bytes (its digest is the image id). */
+int image_config_raw(struct image_store *s, const char *id, char **ret,
+                     size_t *ret_len, struct berr *err);
+/* A platform manifest recorded when the image was pulled or pushed
+ * (-ENOENT when none). */
+int image_recorded_manifest(struct image_store *s, const char *id,
+                            char **ret_text, size_t *ret_len, char **ret_type);
+/* After a push: the manifest blob, RepoDigests and the layers' sources. */
+int image_record_push(struct image_store *s, const char *id, const char *repo,
+                      const char *digest, const char *manifest, size_t len,
+                      const char *type, const struct image_push_layer *layers,
+                      size_t n, struct berr *err);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -31,23 +32,18 @@
 #include "digest.h"
 #include "error.h"
 #include "image.h"
+#include "store_internal.h"
 #include "unpack.h"
 #include "util.h"
 
-struct image_store {
-        char *root;
-        int rootfd;
-        int lockfd;
-};
-
-static int lock_store(struct image_store *s) {
+int store_lock(struct image_store *s) {
         while (flock(s->lockfd, LOCK_EX) < 0)
                 if (errno != EINTR)
                         return -errno;
         return 0;
 }
 
-static void unlock_store(struct image_store *s) {
+void store_unlock(struct image_store *s) {
         flock(s->lockfd, LOCK_UN);
 }
 
@@ -66,8 +62,8 @@ int image_store_open(const char *root, struct image_store **ret,
                 image_store_free(s);
                 return r;
         }
-        const char *dirs[] = {"blobs", "blobs/sha256", "layers", "images",
-                              "tmp"};
+        const char *dirs[] = {"blobs",  "blobs/sha256", "layers",
+                              "images", "diffs",        "tmp"};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (mkdirat(s->rootfd, dirs[i], 0700) < 0 && errno != EEXIST) {
                         r = berr_set(err, errno, "create '%s/%s'", root,
@@ -92,6 +88,19 @@ int image_store_open(const char *root, struct image_store **ret,
         return 0;
 }
 
+int image_store_after_fork(struct image_store *s) {
+        /* flock belongs to the open file description, which a forked
+         * child shares with its parent: without a new one the two would
+         * hold "one" lock and not exclude each other. */
+        int fd = openat(s->rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (s->lockfd >= 0)
+                close(s->lockfd);
+        s->lockfd = fd;
+        return 0;
+}
+
 struct image_store *image_store_free(struct image_store *s) {
         if (!s)
                 return NULL;
@@ -104,11 +113,11 @@ struct image_store *image_store_free(struct image_store *s) {
         return NULL;
 }
 
-static const char *hex_of(const char *id) {
+const char *store_hex(const char *id) {
         return str_startswith(id, "sha256:") ? id + 7 : id;
 }
 
-static json_t *load_json_at(int dirfd, const char *path) {
+json_t *store_load_json(int dirfd, const char *path) {
         _cleanup_free_ char *text = NULL;
         size_t len;
         if (read_file_at(dirfd, path, 64 << 20, &text, &len) < 0)
@@ -116,7 +125,7 @@ static json_t *load_json_at(int dirfd, const char *path) {
         return json_loadb(text, len, 0, NULL);
 }
 
-static int save_json_at(int dirfd, const char *path, json_t *j) {
+int store_save_json(int dirfd, const char *path, json_t *j) {
         _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
         if (!text)
                 return -ENOMEM;
@@ -124,23 +133,23 @@ static int save_json_at(int dirfd, const char *path, json_t *j) {
                                     WRITE_SYNC);
 }
 
-static json_t *repos_load(struct image_store *s) {
-        json_t *j = load_json_at(s->rootfd, "repositories.json");
+json_t *store_repos_load(struct image_store *s) {
+        json_t *j = store_load_json(s->rootfd, "repositories.json");
         return json_is_object(j) ? j : (json_decref(j), json_object());
 }
 
-static bool image_exists(struct image_store *s, const char *hex) {
+bool store_image_exists(struct image_store *s, const char *hex) {
         _cleanup_free_ char *p = str_printf("images/%s.json", hex);
         return p && faccessat(s->rootfd, p, F_OK, 0) == 0;
 }
 
-static json_t *config_load(struct image_store *s, const char *id) {
-        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", hex_of(id));
-        return p ? load_json_at(s->rootfd, p) : NULL;
+json_t *store_config_load(struct image_store *s, const char *id) {
+        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", store_hex(id));
+        return p ? store_load_json(s->rootfd, p) : NULL;
 }
 
 /* chain[i] = diff[0] for i == 0, else sha256(chain[i-1] + " " + diff[i]) */
-static json_t *chain_ids(json_t *diff_ids) {
+json_t *store_chain_ids(json_t *diff_ids) {
         json_t *out = json_array();
         char prev[72] = "";
         size_t i;
@@ -166,19 +175,19 @@ int image_resolve(struct image_store *s, const char *ref, char **ret_id,
                   struct berr *err) {
         if (!ref || !*ref)
                 return berr_setx(err, ENOENT, "No such image: %s", "");
-        const char *h = hex_of(ref);
+        const char *h = store_hex(ref);
         if (strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64 &&
-            image_exists(s, h)) {
+            store_image_exists(s, h)) {
                 *ret_id = str_printf("sha256:%s", h);
                 return *ret_id ? 0 : -ENOMEM;
         }
         _cleanup_free_ char *full = NULL;
         struct berr e2 = {0};
         if (reference_normalize(ref, &full, &e2) >= 0) {
-                json_t *repos = repos_load(s);
+                json_t *repos = store_repos_load(s);
                 const char *id =
                         json_string_value(json_object_get(repos, full));
-                if (id && image_exists(s, hex_of(id))) {
+                if (id && store_image_exists(s, store_hex(id))) {
                         *ret_id = strdup(id);
                         json_decref(repos);
                         return *ret_id ? 0 : -ENOMEM;
@@ -215,7 +224,7 @@ int image_resolve(struct image_store *s, const char *ref, char **ret_id,
 
 int image_config_json(struct image_store *s, const char *id, char **ret_json,
                       struct berr *err) {
-        json_t *c = config_load(s, id);
+        json_t *c = store_config_load(s, id);
         if (!c)
                 return berr_setx(err, ENOENT, "No such image: %s", id);
         json_t *cfg = json_object_get(c, "config");
@@ -227,10 +236,10 @@ int image_config_json(struct image_store *s, const char *id, char **ret_json,
 
 int image_layer_dirs(struct image_store *s, const char *id, char ***ret_dirs,
                      struct berr *err) {
-        json_t *c = config_load(s, id);
+        json_t *c = store_config_load(s, id);
         if (!c)
                 return berr_setx(err, ENOENT, "No such image: %s", id);
-        json_t *chain = chain_ids(
+        json_t *chain = store_chain_ids(
                 json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
         json_decref(c);
         char **v = calloc(json_array_size(chain) + 1, sizeof(char *));
@@ -242,7 +251,7 @@ int image_layer_dirs(struct image_store *s, const char *id, char ***ret_dirs,
         for (size_t i = 0; i < n; i++) {
                 const char *cid =
                         json_string_value(json_array_get(chain, n - 1 - i));
-                v[i] = str_printf("%s/layers/%s/diff", s->root, hex_of(cid));
+                v[i] = str_printf("%s/layers/%s/diff", s->root, store_hex(cid));
         }
         json_decref(chain);
         *ret_dirs = v;
@@ -267,15 +276,15 @@ static json_t *tags_of(struct image_store *s, const char *id, json_t *repos) {
 
 static int64_t layer_size(struct image_store *s, const char *chain) {
         _cleanup_free_ char *p =
-                str_printf("layers/%s/layer.json", hex_of(chain));
-        json_t *j = p ? load_json_at(s->rootfd, p) : NULL;
+                str_printf("layers/%s/layer.json", store_hex(chain));
+        json_t *j = p ? store_load_json(s->rootfd, p) : NULL;
         int64_t n = (int64_t) json_integer_value(json_object_get(j, "size"));
         json_decref(j);
         return n;
 }
 
 static int64_t image_size(struct image_store *s, json_t *cfg) {
-        json_t *chain = chain_ids(
+        json_t *chain = store_chain_ids(
                 json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"));
         int64_t total = 0;
         size_t i;
@@ -296,13 +305,13 @@ static int64_t created_unix(json_t *cfg) {
 
 int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
                        struct berr *err) {
-        json_t *c = config_load(s, id);
+        json_t *c = store_config_load(s, id);
         if (!c)
                 return berr_setx(err, ENOENT, "No such image: %s", id);
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         json_t *tags = tags_of(s, id, repos);
         json_decref(repos);
-        json_t *chain = chain_ids(
+        json_t *chain = store_chain_ids(
                 json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
         char *lower = NULL;
         size_t llen = 0;
@@ -310,7 +319,7 @@ int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
         size_t n = json_array_size(chain);
         for (size_t i = 0; f && i < n; i++)
                 fprintf(f, "%s%s/layers/%s/diff", i ? ":" : "", s->root,
-                        hex_of(json_string_value(
+                        store_hex(json_string_value(
                                 json_array_get(chain, n - 1 - i))));
         if (f)
                 fclose(f);
@@ -318,11 +327,12 @@ int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
         int64_t size = image_size(s, c);
         json_t *cfg = json_object_get(c, "config");
         json_t *out = json_pack(
-                "{s:s, s:o, s:[], s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O,"
+                "{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O,"
                 " s:s, s:s, s:I, s:I, s:{s:s, s:{s:s}}, s:{s:s, s:O},"
                 " s:{s:s}}",
-                "Id", id, "RepoTags", tags, "RepoDigests", "Parent", "",
-                "Comment", "", "Created",
+                "Id", id, "RepoTags", tags, "RepoDigests",
+                store_repo_digests(s, id), "Parent", "", "Comment", "",
+                "Created",
                 json_string_value(json_object_get(c, "created")) ?: "",
                 "Container", "", "ContainerConfig",
                 json_is_object(cfg) ? cfg : json_object(), "DockerVersion", "",
@@ -391,7 +401,7 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
         json_t *fd_ = filter_list(filters, "dangling");
         json_t *fref = filter_list(filters, "reference");
         json_t *flabel = filter_list(filters, "label");
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         json_t *out = json_array();
         int fd =
                 openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -402,7 +412,7 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
                         continue;
                 char id[72];
                 snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
-                json_t *c = config_load(s, id);
+                json_t *c = store_config_load(s, id);
                 if (!c)
                         continue;
                 json_t *tags = tags_of(s, id, repos);
@@ -456,12 +466,12 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
                 int nusers = users ? users(id, NULL, ud) : -1;
                 json_array_append_new(
                         out,
-                        json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:I,"
+                        json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I,"
                                   " s:O, s:i}",
                                   "Id", id, "ParentId", "", "RepoTags", tags,
-                                  "RepoDigests", "Created",
-                                  (json_int_t) created_unix(c), "Size",
-                                  (json_int_t) size, "SharedSize",
+                                  "RepoDigests", store_repo_digests(s, id),
+                                  "Created", (json_int_t) created_unix(c),
+                                  "Size", (json_int_t) size, "SharedSize",
                                   (json_int_t) -1, "VirtualSize",
                                   (json_int_t) size, "Labels",
                                   json_is_object(labels) ? labels : json_null(),
@@ -484,13 +494,13 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
 
 int image_history_json(struct image_store *s, const char *id, char **ret_json,
                        struct berr *err) {
-        json_t *c = config_load(s, id);
+        json_t *c = store_config_load(s, id);
         if (!c)
                 return berr_setx(err, ENOENT, "No such image: %s", id);
         json_t *hist = json_object_get(c, "history");
-        json_t *chain = chain_ids(
+        json_t *chain = store_chain_ids(
                 json_object_get(json_object_get(c, "rootfs"), "diff_ids"));
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         json_t *out = json_array();
         size_t n = json_array_size(hist);
         /* Which layer each non-empty history entry made. */
@@ -537,15 +547,15 @@ int image_history_json(struct image_store *s, const char *id, char **ret_json,
         return *ret_json ? 0 : -ENOMEM;
 }
 
-static int tag_locked(struct image_store *s, const char *id,
-                      const char *new_ref, struct berr *err) {
+int store_tag_locked(struct image_store *s, const char *id, const char *new_ref,
+                     struct berr *err) {
         _cleanup_free_ char *full = NULL;
         int r = reference_normalize(new_ref, &full, err);
         if (r < 0)
                 return r;
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         json_object_set_new(repos, full, json_string(id));
-        r = save_json_at(s->rootfd, "repositories.json", repos);
+        r = store_save_json(s->rootfd, "repositories.json", repos);
         json_decref(repos);
         return r < 0 ? berr_set(err, r, "save tags") : 0;
 }
@@ -556,16 +566,16 @@ int image_tag(struct image_store *s, const char *src, const char *new_ref,
         int r = image_resolve(s, src, &id, err);
         if (r < 0)
                 return r;
-        r = lock_store(s);
+        r = store_lock(s);
         if (r < 0)
                 return r;
-        r = tag_locked(s, id, new_ref, err);
-        unlock_store(s);
+        r = store_tag_locked(s, id, new_ref, err);
+        store_unlock(s);
         return r;
 }
 
 /* Remove layers and blobs no image refers to.  Called with the lock. */
-static void gc_locked(struct image_store *s) {
+void store_gc_locked(struct image_store *s) {
         json_t *keep = json_object();
         int fd =
                 openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -577,16 +587,39 @@ static void gc_locked(struct image_store *s) {
                 char hex[65];
                 snprintf(hex, sizeof(hex), "%.64s", de->d_name);
                 json_object_set_new(keep, hex, json_true());
-                json_t *c = config_load(s, hex);
+                json_t *c = store_config_load(s, hex);
                 json_t *diffs = json_object_get(json_object_get(c, "rootfs"),
                                                 "diff_ids");
-                json_t *chain = chain_ids(diffs);
+                json_t *chain = store_chain_ids(diffs);
                 size_t i;
                 json_t *v;
-                json_array_foreach(diffs, i, v) json_object_set_new(
-                        keep, hex_of(json_string_value(v)), json_true());
+                json_array_foreach(diffs, i, v) {
+                        const char *dh = store_hex(json_string_value(v) ?: "");
+                        json_object_set_new(keep, dh, json_true());
+                        /* The compressed blob a pull brought, and its
+                         * record in diffs/. */
+                        _cleanup_free_ char *dp =
+                                str_printf("diffs/%s.json", dh);
+                        json_t *dj = dp ? store_load_json(s->rootfd, dp) : NULL;
+                        const char *cd = json_string_value(
+                                json_object_get(dj, "digest"));
+                        if (cd)
+                                json_object_set_new(keep, store_hex(cd),
+                                                    json_true());
+                        _cleanup_free_ char *dn = str_printf("%s.json", dh);
+                        if (dj && dn)
+                                json_object_set_new(keep, dn, json_true());
+                        json_decref(dj);
+                }
+                json_t *rec = store_image_record(s, hex);
+                json_t *ms = json_object_get(rec, "Manifests");
+                const char *mk;
+                json_t *mv;
+                json_object_foreach(ms, mk, mv)
+                        json_object_set_new(keep, store_hex(mk), json_true());
+                json_decref(rec);
                 json_array_foreach(chain, i, v) json_object_set_new(
-                        keep, hex_of(json_string_value(v)), json_true());
+                        keep, store_hex(json_string_value(v)), json_true());
                 json_decref(chain);
                 json_decref(c);
         }
@@ -594,8 +627,8 @@ static void gc_locked(struct image_store *s) {
                 closedir(dir);
         else if (fd >= 0)
                 close(fd);
-        const char *areas[] = {"layers", "blobs/sha256"};
-        for (size_t a = 0; a < 2; a++) {
+        const char *areas[] = {"layers", "blobs/sha256", "diffs"};
+        for (size_t a = 0; a < ELEMENTSOF(areas); a++) {
                 int afd = openat(s->rootfd, areas[a],
                                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 DIR *ad = afd >= 0 ? fdopendir(afd) : NULL;
@@ -620,10 +653,10 @@ int image_remove(struct image_store *s, const char *ref, bool force,
         int r = image_resolve(s, ref, &id, err);
         if (r < 0)
                 return r;
-        r = lock_store(s);
+        r = store_lock(s);
         if (r < 0)
                 return r;
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         json_t *out = json_array();
         _cleanup_free_ char *full = NULL;
         struct berr e2 = {0};
@@ -637,7 +670,7 @@ int image_remove(struct image_store *s, const char *ref, bool force,
         char *user = NULL;
         int nusers = users ? users(id, &user, ud) : 0;
         char id12[13];
-        snprintf(id12, sizeof(id12), "%.12s", hex_of(id));
+        snprintf(id12, sizeof(id12), "%.12s", store_hex(id));
         if (by_name) {
                 if (nusers > 0 && ntags == 1 && !force) {
                         r = berr_setx(err, EBUSY,
@@ -685,37 +718,39 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                 }
                 ntags = 0;
         }
-        r = save_json_at(s->rootfd, "repositories.json", repos);
+        r = store_save_json(s->rootfd, "repositories.json", repos);
         if (r < 0) {
                 r = berr_set(err, r, "save tags");
                 goto out;
         }
         if (ntags == 0 && nusers == 0) {
                 _cleanup_free_ char *p =
-                        str_printf("images/%s.json", hex_of(id));
+                        str_printf("images/%s.json", store_hex(id));
                 if (p)
                         unlinkat(s->rootfd, p, 0);
                 json_array_append_new(out, json_pack("{s:s}", "Deleted", id));
-                gc_locked(s);
+                store_gc_locked(s);
         }
         *ret_json = json_dumps(out, JSON_COMPACT);
 out:
         free(user);
         json_decref(out);
         json_decref(repos);
-        unlock_store(s);
+        store_unlock(s);
         return r;
 }
 
 /* ---- adding content ---- */
 
-static char *tmp_name(const char *prefix) {
-        char rnd[17];
-        unsigned long long v = ((unsigned long long) rand() << 32) ^
-                               (unsigned long long) time(NULL) ^
-                               (unsigned long long) getpid() << 16;
-        snprintf(rnd, sizeof(rnd), "%016llx", v);
-        return str_printf("tmp/%s-%s", prefix, rnd);
+char *store_tmp_name(const char *prefix) {
+        /* Unique across the processes and threads that share the store
+         * (pull workers are forked: rand() would repeat in each). */
+        unsigned long long v = 0;
+        if (getrandom(&v, sizeof(v), 0) != (ssize_t) sizeof(v))
+                v = (unsigned long long) time(NULL) ^
+                    (unsigned long long) getpid() << 16 ^
+                    (unsigned long long) (uintptr_t) &v;
+        return str_printf("tmp/%s-%016llx", prefix, v);
 }
 
 /* Decompress `fd` (any of libarchive's filters, or none) into a new file
@@ -724,7 +759,7 @@ static char *tmp_name(const char *prefix) {
 static int spool_uncompressed(struct image_store *s, int fd, char diffid[72],
                               char **ret_path, int64_t *ret_size,
                               struct berr *err) {
-        _cleanup_free_ char *path = tmp_name("layer");
+        _cleanup_free_ char *path = store_tmp_name("layer");
         if (!path)
                 return -ENOMEM;
         _cleanup_close_ int out = openat(
@@ -778,57 +813,91 @@ fail:
         return r;
 }
 
+int store_commit_layer_dir(struct image_store *s, const char *tmp,
+                           const char *chain, const char *diffid, int64_t size,
+                           struct berr *err) {
+        _cleanup_free_ char *lpath = str_printf("layers/%s", store_hex(chain));
+        _cleanup_free_ char *mp = str_printf("%s/layer.json", tmp);
+        if (!lpath || !mp)
+                return -ENOMEM;
+        json_t *meta = json_pack("{s:s, s:s, s:I}", "diff_id", diffid,
+                                 "chain_id", chain, "size", (json_int_t) size);
+        int r = meta ? store_save_json(s->rootfd, mp, meta) : -ENOMEM;
+        json_decref(meta);
+        if (r < 0)
+                return berr_set(err, r, "write '%s'", mp);
+        if (renameat(s->rootfd, tmp, s->rootfd, lpath) < 0 &&
+            errno != ENOTEMPTY && errno != EEXIST)
+                return berr_set(err, errno, "commit layer %s", chain);
+        return 0;
+}
+
+bool store_layer_exists(struct image_store *s, const char *chain) {
+        _cleanup_free_ char *p =
+                str_printf("layers/%s/layer.json", store_hex(chain));
+        return p && faccessat(s->rootfd, p, F_OK, 0) == 0;
+}
+
+int store_mkdtemp(struct image_store *s, const char *prefix, char **ret_tmp,
+                  int *ret_diff_fd, struct berr *err) {
+        _cleanup_free_ char *tmp = store_tmp_name(prefix);
+        _cleanup_free_ char *diff = tmp ? str_printf("%s/diff", tmp) : NULL;
+        if (!tmp || !diff)
+                return -ENOMEM;
+        if (mkdirat(s->rootfd, tmp, 0700) < 0)
+                return berr_set(err, errno, "create '%s'", tmp);
+        if (mkdirat(s->rootfd, diff, 0755) < 0) {
+                int r = berr_set(err, errno, "create '%s'", diff);
+                rm_rf_at(s->rootfd, tmp);
+                return r;
+        }
+        int dfd = openat(s->rootfd, diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                int r = berr_set(err, errno, "open '%s'", diff);
+                rm_rf_at(s->rootfd, tmp);
+                return r;
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        *ret_diff_fd = dfd;
+        return 0;
+}
+
 /* Unpack an uncompressed layer tar into layers/CHAIN unless it exists;
  * moves the spooled tar to blobs/sha256/DIFF.  Called with the lock. */
-static int commit_layer(struct image_store *s, const char *chain,
-                        const char *diffid, int tarfd, const char *tarpath,
-                        int64_t size, struct berr *err) {
-        _cleanup_free_ char *lpath = str_printf("layers/%s", hex_of(chain));
+int store_commit_layer(struct image_store *s, const char *chain,
+                       const char *diffid, int tarfd, const char *tarpath,
+                       int64_t size, struct berr *err) {
         _cleanup_free_ char *bpath =
-                str_printf("blobs/sha256/%s", hex_of(diffid));
-        if (!lpath || !bpath)
+                str_printf("blobs/sha256/%s", store_hex(diffid));
+        if (!bpath)
                 return -ENOMEM;
         if (faccessat(s->rootfd, bpath, F_OK, 0) < 0 &&
             renameat(s->rootfd, tarpath, s->rootfd, bpath) < 0)
                 return berr_set(err, errno, "store layer blob %s", diffid);
         unlinkat(s->rootfd, tarpath, 0);
-        if (faccessat(s->rootfd, lpath, F_OK, 0) == 0)
+        if (store_layer_exists(s, chain))
                 return 0;
-        _cleanup_free_ char *tmp = tmp_name("unpack");
-        _cleanup_free_ char *diff = tmp ? str_printf("%s/diff", tmp) : NULL;
-        if (!tmp || !diff)
-                return -ENOMEM;
-        if (mkdirat(s->rootfd, tmp, 0700) < 0 ||
-            mkdirat(s->rootfd, diff, 0755) < 0)
-                return berr_set(err, errno, "create '%s'", diff);
-        int dfd = openat(s->rootfd, diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return berr_set(err, errno, "open '%s'", diff);
-        int r = layer_unpack(tarfd, dfd, err);
+        _cleanup_free_ char *tmp = NULL;
+        int dfd = -1;
+        int r = store_mkdtemp(s, "unpack", &tmp, &dfd, err);
+        if (r < 0)
+                return r;
+        r = layer_unpack(tarfd, dfd, err);
         if (r >= 0 && syncfs(dfd) < 0)
                 r = berr_set(err, errno, "sync layer %s", diffid);
         close(dfd);
-        if (r >= 0) {
-                json_t *meta =
-                        json_pack("{s:s, s:s, s:I}", "diff_id", diffid,
-                                  "chain_id", chain, "size", (json_int_t) size);
-                _cleanup_free_ char *mp = str_printf("%s/layer.json", tmp);
-                r = mp ? save_json_at(s->rootfd, mp, meta) : -ENOMEM;
-                json_decref(meta);
-        }
-        if (r >= 0 && renameat(s->rootfd, tmp, s->rootfd, lpath) < 0 &&
-            errno != ENOTEMPTY && errno != EEXIST)
-                r = berr_set(err, errno, "commit layer %s", chain);
+        if (r >= 0)
+                r = store_commit_layer_dir(s, tmp, chain, diffid, size, err);
         rm_rf_at(s->rootfd, tmp);
         if (r < 0)
                 berr_prefix(err, r, "unpack layer %s", diffid);
         return r;
 }
 
-static int write_blob(struct image_store *s, const char *text, char id[72],
-                      struct berr *err) {
+int store_write_blob(struct image_store *s, const char *text, char id[72],
+                     struct berr *err) {
         digest_buf(text, strlen(text), id);
-        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", hex_of(id));
+        _cleanup_free_ char *p = str_printf("blobs/sha256/%s", store_hex(id));
         if (!p)
                 return -ENOMEM;
         int r = write_file_atomic_at(s->rootfd, p, text, strlen(text), 0600,
@@ -836,13 +905,49 @@ static int write_blob(struct image_store *s, const char *text, char id[72],
         return r < 0 ? berr_set(err, r, "store blob %s", id) : 0;
 }
 
-static int write_image_record(struct image_store *s, const char *id,
-                              struct berr *err) {
-        _cleanup_free_ char *p = str_printf("images/%s.json", hex_of(id));
-        json_t *rec = json_pack("{s:s}", "Id", id);
-        int r = p ? save_json_at(s->rootfd, p, rec) : -ENOMEM;
+int store_write_image_record(struct image_store *s, const char *id,
+                             struct berr *err) {
+        _cleanup_free_ char *p = str_printf("images/%s.json", store_hex(id));
+        if (!p)
+                return -ENOMEM;
+        /* Keep what an earlier pull recorded (RepoDigests). */
+        json_t *rec = store_load_json(s->rootfd, p);
+        if (!json_is_object(rec)) {
+                json_decref(rec);
+                rec = json_object();
+        }
+        json_object_set_new(rec, "Id", json_string(id));
+        int r = store_save_json(s->rootfd, p, rec);
         json_decref(rec);
         return r < 0 ? berr_set(err, r, "store image %s", id) : 0;
+}
+
+json_t *store_image_record(struct image_store *s, const char *id) {
+        _cleanup_free_ char *p = str_printf("images/%s.json", store_hex(id));
+        json_t *rec = p ? store_load_json(s->rootfd, p) : NULL;
+        if (!json_is_object(rec)) {
+                json_decref(rec);
+                rec = json_object();
+        }
+        return rec;
+}
+
+/* RepoDigests of an image, in docker's familiar form. */
+json_t *store_repo_digests(struct image_store *s, const char *id) {
+        json_t *rec = store_image_record(s, id);
+        json_t *out = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(rec, "RepoDigests"), i, v) {
+                const char *full = json_string_value(v);
+                if (!full)
+                        continue;
+                char *f = reference_familiar(full);
+                json_array_append_new(out, json_string(f ? f : full));
+                free(f);
+        }
+        json_decref(rec);
+        return out;
 }
 
 static void now_rfc(char *buf, size_t n) {
@@ -860,7 +965,7 @@ int image_import(struct image_store *s, int fd, const char *ref,
                 if (r < 0)
                         return r;
         }
-        int r = lock_store(s);
+        int r = store_lock(s);
         if (r < 0)
                 return r;
         char diffid[72];
@@ -868,16 +973,16 @@ int image_import(struct image_store *s, int fd, const char *ref,
         int64_t size = 0;
         int tarfd = spool_uncompressed(s, fd, diffid, &tarpath, &size, err);
         if (tarfd < 0) {
-                unlock_store(s);
+                store_unlock(s);
                 return tarfd;
         }
-        r = commit_layer(s, diffid, diffid, tarfd, tarpath, size, err);
+        r = store_commit_layer(s, diffid, diffid, tarfd, tarpath, size, err);
         close(tarfd);
         unlinkat(s->rootfd, tarpath, 0);
         free(tarpath);
         if (r < 0) {
-                gc_locked(s);
-                unlock_store(s);
+                store_gc_locked(s);
+                store_unlock(s);
                 return r;
         }
         char now[64];
@@ -901,14 +1006,14 @@ int image_import(struct image_store *s, int fd, const char *ref,
         _cleanup_free_ char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         char id[72];
-        r = text ? write_blob(s, text, id, err) : -ENOMEM;
+        r = text ? store_write_blob(s, text, id, err) : -ENOMEM;
         if (r >= 0)
-                r = write_image_record(s, id, err);
+                r = store_write_image_record(s, id, err);
         if (r >= 0 && full)
-                r = tag_locked(s, id, full, err);
+                r = store_tag_locked(s, id, full, err);
         if (r < 0)
-                gc_locked(s);
-        unlock_store(s);
+                store_gc_locked(s);
+        store_unlock(s);
         if (r >= 0) {
                 *ret_id = strdup(id);
                 if (!*ret_id)
@@ -960,7 +1065,7 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
         /* The member's name carries its digest: check it. */
         const char *base = strrchr(config_name, '/');
         base = base ? base + 1 : config_name;
-        if (strncmp(base, hex_of(id), 64) != 0 && strlen(base) >= 64)
+        if (strncmp(base, store_hex(id), 64) != 0 && strlen(base) >= 64)
                 return berr_setx(err, EINVAL,
                                  "archive: config '%s' does not match its "
                                  "digest (%s)",
@@ -977,7 +1082,7 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
                                  id, json_array_size(layers),
                                  json_array_size(diffs));
         }
-        json_t *chain = chain_ids(diffs);
+        json_t *chain = store_chain_ids(diffs);
         size_t i;
         json_t *l;
         json_array_foreach(layers, i, l) {
@@ -1009,8 +1114,9 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
                                       lname, diffid, want ? want : "none");
                         break;
                 }
-                r = commit_layer(s, json_string_value(json_array_get(chain, i)),
-                                 diffid, tfd, tarpath, size, err);
+                r = store_commit_layer(
+                        s, json_string_value(json_array_get(chain, i)), diffid,
+                        tfd, tarpath, size, err);
                 close(tfd);
                 unlinkat(s->rootfd, tarpath, 0);
                 free(tarpath);
@@ -1022,15 +1128,15 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
         if (r < 0)
                 return r;
         char id2[72];
-        r = write_blob(s, ctext, id2, err);
+        r = store_write_blob(s, ctext, id2, err);
         if (r >= 0)
-                r = write_image_record(s, id, err);
+                r = store_write_image_record(s, id, err);
         bool tagged = false;
         json_array_foreach(tags, i, l) {
                 const char *t = json_string_value(l);
                 if (!t || r < 0)
                         continue;
-                r = tag_locked(s, id, t, err);
+                r = store_tag_locked(s, id, t, err);
                 _cleanup_free_ char *full = NULL;
                 struct berr e2 = {0};
                 if (r >= 0 && reference_normalize(t, &full, &e2) >= 0) {
@@ -1053,10 +1159,10 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
 
 int image_load(struct image_store *s, int fd, char ***ret_msgs,
                struct berr *err) {
-        int r = lock_store(s);
+        int r = store_lock(s);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *tmp = tmp_name("load");
+        _cleanup_free_ char *tmp = store_tmp_name("load");
         char **msgs = NULL;
         int dirfd = -1;
         if (!tmp || mkdirat(s->rootfd, tmp, 0700) < 0) {
@@ -1123,7 +1229,7 @@ int image_load(struct image_store *s, int fd, char ***ret_msgs,
                         break;
                 }
                 _cleanup_free_ char *mpath =
-                        str_printf("blobs/sha256/%s", hex_of(dg));
+                        str_printf("blobs/sha256/%s", store_hex(dg));
                 json_t *man = mpath ? member_json(dirfd, mpath) : NULL;
                 const char *cdg = json_string_value(json_object_get(
                         json_object_get(man, "config"), "digest"));
@@ -1140,7 +1246,7 @@ int image_load(struct image_store *s, int fd, char ***ret_msgs,
                         const char *d = json_string_value(
                                 json_object_get(ld, "digest"));
                         _cleanup_free_ char *lp = str_printf(
-                                "blobs/sha256/%s", d ? hex_of(d) : "");
+                                "blobs/sha256/%s", d ? store_hex(d) : "");
                         json_array_append_new(layers, json_string(lp ?: ""));
                 }
                 json_t *tags = json_array();
@@ -1154,7 +1260,7 @@ int image_load(struct image_store *s, int fd, char ***ret_msgs,
                 else if (refname && strchr(refname, ':'))
                         json_array_append_new(tags, json_string(refname));
                 _cleanup_free_ char *cpath =
-                        str_printf("blobs/sha256/%s", hex_of(cdg));
+                        str_printf("blobs/sha256/%s", store_hex(cdg));
                 r = load_one(s, dirfd, cpath, layers, tags, &msgs, err);
                 json_decref(layers);
                 json_decref(tags);
@@ -1169,11 +1275,11 @@ out:
         if (tmp)
                 rm_rf_at(s->rootfd, tmp);
         if (r < 0) {
-                gc_locked(s);
+                store_gc_locked(s);
                 strv_free(msgs);
         } else
                 *ret_msgs = msgs ? msgs : calloc(1, sizeof(char *));
-        unlock_store(s);
+        store_unlock(s);
         return r;
 }
 
@@ -1242,21 +1348,21 @@ int image_save(struct image_store *s, char *const *refs, int fd,
         json_t *manifest = json_array();
         json_t *repositories = json_object();
         json_t *done = json_object();
-        json_t *repos = repos_load(s);
+        json_t *repos = store_repos_load(s);
         int r = 0;
         for (size_t i = 0; refs && refs[i] && r >= 0; i++) {
                 _cleanup_free_ char *id = NULL;
                 r = image_resolve(s, refs[i], &id, err);
                 if (r < 0)
                         break;
-                json_t *cfg = config_load(s, id);
+                json_t *cfg = store_config_load(s, id);
                 json_t *diffs = json_object_get(json_object_get(cfg, "rootfs"),
                                                 "diff_ids");
                 json_t *layers = json_array();
                 size_t k;
                 json_t *d;
                 json_array_foreach(diffs, k, d) {
-                        const char *hx = hex_of(json_string_value(d) ?: "");
+                        const char *hx = store_hex(json_string_value(d) ?: "");
                         _cleanup_free_ char *dir = strdup(hx);
                         _cleanup_free_ char *lt =
                                 str_printf("%s/layer.tar", hx);
@@ -1275,11 +1381,12 @@ int image_save(struct image_store *s, char *const *refs, int fd,
                                 break;
                         }
                 }
-                _cleanup_free_ char *cname = str_printf("%s.json", hex_of(id));
+                _cleanup_free_ char *cname =
+                        str_printf("%s.json", store_hex(id));
                 _cleanup_free_ char *ctext = NULL;
                 size_t clen = 0;
                 _cleanup_free_ char *cpath =
-                        str_printf("blobs/sha256/%s", hex_of(id));
+                        str_printf("blobs/sha256/%s", store_hex(id));
                 if (r >= 0 && cpath &&
                     read_file_at(s->rootfd, cpath, 16 << 20, &ctext, &clen) >=
                             0 &&
@@ -1316,10 +1423,10 @@ int image_save(struct image_store *s, char *const *refs, int fd,
                         size_t nd = json_array_size(diffs);
                         json_object_set_new(
                                 ro, colon ? colon + 1 : "latest",
-                                json_string(
-                                        hex_of(json_string_value(json_array_get(
-                                                       diffs, nd ? nd - 1 : 0))
-                                                       ?: "")));
+                                json_string(store_hex(
+                                        json_string_value(json_array_get(
+                                                diffs, nd ? nd - 1 : 0))
+                                                ?: "")));
                 }
                 json_array_append_new(manifest,
                                       json_pack("{s:s, s:o, s:o}", "Config",

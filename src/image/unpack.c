@@ -305,6 +305,21 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
         }
 }
 
+int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
+        struct archive_entry *e;
+        for (;;) {
+                int ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        return 0;
+                if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
+                        return berr_setx(err, EINVAL, "read layer: %s",
+                                         archive_error_string(a));
+                int r = unpack_entry(a, e, rootfd, err);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int layer_unpack(int fd, int rootfd, struct berr *err) {
         struct archive *a = archive_read_new();
         if (!a)
@@ -312,27 +327,12 @@ int layer_unpack(int fd, int rootfd, struct berr *err) {
         archive_read_support_filter_all(a);
         archive_read_support_format_tar(a);
         archive_read_support_format_gnutar(a);
-        int r = 0;
-        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+        int r;
+        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
                 r = berr_setx(err, EINVAL, "read layer: %s",
                               archive_error_string(a));
-                goto out;
-        }
-        struct archive_entry *e;
-        for (;;) {
-                int ar = archive_read_next_header(a, &e);
-                if (ar == ARCHIVE_EOF)
-                        break;
-                if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-                        r = berr_setx(err, EINVAL, "read layer: %s",
-                                      archive_error_string(a));
-                        goto out;
-                }
-                r = unpack_entry(a, e, rootfd, err);
-                if (r < 0)
-                        goto out;
-        }
-out:
+        else
+                r = layer_unpack_archive(a, rootfd, err);
         archive_read_free(a);
         return r;
 }
