@@ -132,10 +132,10 @@ static long run_zstd(struct decomp *d, const unsigned char **in, size_t *in_len,
                 size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
                 if (ZSTD_isError(r))
                         return -EINVAL;
-                /* r == 0: a frame ended exactly here. */
-                d->member_done = r == 0;
                 if (ib.pos == before_in && ob.pos == before_out)
                         break;
+                /* r == 0: a frame ended exactly here. */
+                d->member_done = r == 0;
                 if (ib.pos == ib.size && ob.pos < ob.size)
                         break;
         }

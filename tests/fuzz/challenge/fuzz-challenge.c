@@ -1,0 +1,51 @@
+/* Fuzz target: WWW-Authenticate challenges, references split for the
+ * registry, platforms and base64 (X-Registry-Auth). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "document.h"
+#include "error.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        char *in = malloc(size + 1);
+        if (!in)
+                return 0;
+        memcpy(in, data, size);
+        in[size] = '\0';
+        struct challenge c;
+        if (challenge_parse(in, &c) == 0) {
+                if (!c.scheme)
+                        abort();
+                challenge_done(&c);
+        }
+        struct berr e = {0};
+        char *os = NULL, *arch = NULL, *variant = NULL;
+        if (platform_parse(in, &os, &arch, &variant, &e) == 0) {
+                if (!os || !arch)
+                        abort();
+                free(os);
+                free(arch);
+                free(variant);
+        }
+        char *dec = NULL;
+        size_t dl = 0;
+        if (base64_decode(in, &dec, &dl) == 0) {
+                /* Decoding what encoding produced gives the input back. */
+                char *enc = base64_encode(dec, dl, false);
+                char *back = NULL;
+                size_t bl = 0;
+                if (!enc || base64_decode(enc, &back, &bl) != 0 || bl != dl ||
+                    memcmp(back, dec, dl) != 0)
+                        abort();
+                free(enc);
+                free(back);
+                free(dec);
+        }
+        free(in);
+        return 0;
+}
