@@ -289,8 +289,12 @@ static void *unpack_main(void *ud) {
 static bool layer_sink(const void *buf, size_t len, void *ud) {
         struct layer_job *j = ud;
         const unsigned char *b = buf;
-        if (cancelled(j->p))
+        if (cancelled(j->p)) {
+                /* Another layer failed (its error is the one to show) or
+                 * the pull was cancelled. */
+                j->rc = -ECANCELED;
                 return false;
+        }
         if (j->received + (int64_t) len > j->desc->size) {
                 j->rc = berr_setx(&j->err, EBADMSG,
                                   "layer %s: the registry sent more than "
@@ -376,6 +380,16 @@ static int download_layer(struct layer_job *j) {
                 if (j->rc < 0)
                         r = j->rc;
                 (void) before;
+                if (r >= 0 && resp.status == 416 && j->received > 0) {
+                        r = berr_setx(&j->err, EBADMSG,
+                                      "layer %s: the registry has only %lld "
+                                      "of the %lld bytes the manifest says "
+                                      "(size mismatch)",
+                                      j->desc->digest, (long long) j->received,
+                                      (long long) j->desc->size);
+                        reg_response_done(&resp);
+                        break;
+                }
                 if (r >= 0 && resp.status != 200 && resp.status != 206) {
                         _cleanup_free_ char *why = reg_error_text(&resp);
                         r = berr_setx(&j->err,
@@ -395,7 +409,8 @@ static int download_layer(struct layer_job *j) {
                          * curl; this is a short 200). */
                         broke = true;
                         r = berr_setx(&e, EBADMSG,
-                                      "layer %s: got %lld of %lld bytes",
+                                      "layer %s: got %lld of %lld bytes "
+                                      "(truncated)",
                                       j->desc->digest, (long long) j->received,
                                       (long long) j->desc->size);
                 }

@@ -897,17 +897,12 @@ char *reg_error_text(const struct reg_response *r) {
                         json_string_value(json_object_get(e, "message"));
                 if (!f || (!code && !msg))
                         continue;
-                /* docker words it "manifest unknown: manifest unknown". */
-                fprintf(f, "%s%s", any ? "; " : "", msg ? msg : code);
-                if (code && msg) {
-                        _cleanup_free_ char *lc = strdup(code);
-                        for (char *p = lc; p && *p; p++)
-                                *p = *p == '_' ? ' '
-                                               : (char) tolower(
-                                                         (unsigned char) *p);
-                        if (lc && strcmp(lc, msg) != 0)
-                                fprintf(f, " (%s)", code);
-                }
+                /* distribution's wording: "manifest unknown: manifest
+                 * unknown", the code lowercased with spaces. */
+                fprintf(f, "%s", any ? "; " : "");
+                for (const char *p = code; p && *p; p++)
+                        fputc(*p == '_' ? ' ' : tolower((unsigned char) *p), f);
+                fprintf(f, "%s%s", code && msg ? ": " : "", msg ? msg : "");
                 any = true;
         }
         if (!any && f)
