@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -29,6 +31,7 @@
 #include <jansson.h>
 
 #include "cleanup.h"
+#include "decomp.h"
 #include "digest.h"
 #include "error.h"
 #include "image.h"
@@ -45,6 +48,24 @@ int store_lock(struct image_store *s) {
 
 void store_unlock(struct image_store *s) {
         flock(s->lockfd, LOCK_UN);
+}
+
+/* Layers unpack into directories under tmp/.  Marked as the top of a
+ * directory hierarchy (chattr +T), ext4's Orlov allocator spreads each new
+ * layer over a fresh block group instead of packing it next to the layers
+ * deleted before it, where finding free inodes means skipping thousands of
+ * recently freed ones (a quadratic cost when layers are pulled and removed
+ * repeatedly).  Other filesystems ignore the flag or refuse it: harmless. */
+static void mark_topdir(int rootfd, const char *name) {
+        _cleanup_close_ int fd =
+                openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int flags = 0;
+        if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                return;
+        if (!(flags & FS_TOPDIR_FL)) {
+                flags |= FS_TOPDIR_FL;
+                (void) ioctl(fd, FS_IOC_SETFLAGS, &flags);
+        }
 }
 
 int image_store_open(const char *root, struct image_store **ret,
@@ -84,6 +105,7 @@ int image_store_open(const char *root, struct image_store **ret,
                 mkdirat(s->rootfd, "tmp", 0700);
                 flock(s->lockfd, LOCK_UN);
         }
+        mark_topdir(s->rootfd, "tmp");
         *ret = s;
         return 0;
 }
@@ -686,7 +708,28 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                         out, json_pack("{s:s}", "Untagged", f ? f : full));
                 free(f);
                 json_object_del(repos, full);
-                ntags--;
+                /* What still names the image: tags, and digest references
+                 * only while a tag of the same repository is left. */
+                ntags = 0;
+                const char *k;
+                json_t *v;
+                json_object_foreach(
+                        repos, k,
+                        v) if (!strcmp(json_string_value(v) ?: "", id) &&
+                               !strchr(k, '@')) ntags++;
+                if (ntags == 0) {
+                        void *tmp;
+                        json_object_foreach_safe(repos, tmp, k, v) {
+                                if (strcmp(json_string_value(v) ?: "", id))
+                                        continue;
+                                char *fk = reference_familiar(k);
+                                json_array_append_new(
+                                        out, json_pack("{s:s}", "Untagged",
+                                                       fk ? fk : k));
+                                free(fk);
+                                json_object_del(repos, k);
+                        }
+                }
         } else {
                 if (ntags > 1 && !force) {
                         r = berr_setx(err, EBUSY,
@@ -1335,6 +1378,82 @@ static int add_file_member(struct archive *a, int dirfd, const char *path,
         return r;
 }
 
+/* A layer tar for `save`: the uncompressed blob when the layer came from
+ * load or import, else the compressed blob a pull stored, decompressed on
+ * the way (its size is known from the unpack). */
+static int add_layer_member(struct image_store *s, struct archive *a,
+                            const char *diff_id, const char *chain,
+                            const char *name) {
+        _cleanup_free_ char *bp =
+                str_printf("blobs/sha256/%s", store_hex(diff_id));
+        if (!bp)
+                return -ENOMEM;
+        if (faccessat(s->rootfd, bp, F_OK, 0) == 0)
+                return add_file_member(a, s->rootfd, bp, name);
+        _cleanup_free_ char *dp =
+                str_printf("diffs/%s.json", store_hex(diff_id));
+        json_t *dj = dp ? store_load_json(s->rootfd, dp) : NULL;
+        const char *cd = json_string_value(json_object_get(dj, "digest"));
+        _cleanup_free_ char *cp =
+                cd ? str_printf("blobs/sha256/%s", store_hex(cd)) : NULL;
+        json_decref(dj);
+        int64_t size = layer_size(s, chain);
+        _cleanup_close_ int fd =
+                cp ? openat(s->rootfd, cp, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0 || size < 0)
+                return -ENOENT;
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_size(e, size);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -EIO;
+        archive_entry_free(e);
+        struct decomp *dc = NULL;
+        unsigned char *in = malloc(1 << 16), *out = malloc(1 << 18);
+        size_t in_len = 0;
+        int64_t written = 0;
+        if (r == 0 && (!in || !out))
+                r = -ENOMEM;
+        while (r == 0) {
+                ssize_t n = read(fd, in, 1 << 16);
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (!dc && decomp_new(decomp_sniff(in, (size_t) n), &dc) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                in_len = (size_t) n;
+                const unsigned char *p = in;
+                long got;
+                do {
+                        got = decomp_run(dc, &p, &in_len, out, 1 << 18);
+                        if (got < 0) {
+                                r = -EIO;
+                                break;
+                        }
+                        if (written + got > size) {
+                                r = -EIO;
+                                break;
+                        }
+                        if (got &&
+                            archive_write_data(a, out, (size_t) got) != got) {
+                                r = -EIO;
+                                break;
+                        }
+                        written += got;
+                } while (r == 0 && (got > 0 || in_len > 0));
+                if (n == 0)
+                        break;
+        }
+        decomp_free(dc);
+        free(in);
+        free(out);
+        return r == 0 && written != size ? -EIO : r;
+}
+
 int image_save(struct image_store *s, char *const *refs, int fd,
                struct berr *err) {
         struct archive *a = archive_write_new();
@@ -1359,6 +1478,7 @@ int image_save(struct image_store *s, char *const *refs, int fd,
                 json_t *diffs = json_object_get(json_object_get(cfg, "rootfs"),
                                                 "diff_ids");
                 json_t *layers = json_array();
+                json_t *chain = store_chain_ids(diffs);
                 size_t k;
                 json_t *d;
                 json_array_foreach(diffs, k, d) {
@@ -1366,14 +1486,16 @@ int image_save(struct image_store *s, char *const *refs, int fd,
                         _cleanup_free_ char *dir = strdup(hx);
                         _cleanup_free_ char *lt =
                                 str_printf("%s/layer.tar", hx);
-                        _cleanup_free_ char *bp =
-                                str_printf("blobs/sha256/%s", hx);
                         json_array_append_new(layers, json_string(lt ?: ""));
                         if (json_object_get(done, hx))
                                 continue;
                         json_object_set_new(done, hx, json_true());
                         if (add_dir(a, dir) < 0 ||
-                            add_file_member(a, s->rootfd, bp, lt) < 0) {
+                            add_layer_member(
+                                    s, a, json_string_value(d) ?: "",
+                                    json_string_value(json_array_get(chain, k))
+                                            ?: "",
+                                    lt ?: "") < 0) {
                                 r = berr_setx(err, EIO,
                                               "write layer %s of %s to the "
                                               "archive",

@@ -11,6 +11,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -153,7 +156,28 @@ static void set_xattrs(int fd, struct archive_entry *e) {
         }
 }
 
-static int write_data(struct archive *a, int fd) {
+/* Where a regular file's bytes come from: the archive (read in place),
+ * or a buffer a parallel unpack worker got them in. */
+struct data_src {
+        struct archive *a;
+        const unsigned char *buf;
+        size_t len;
+};
+
+static int write_data(const struct data_src *src, int fd) {
+        if (!src->a) {
+                size_t off = 0;
+                while (off < src->len) {
+                        ssize_t n = write(fd, src->buf + off, src->len - off);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return -errno;
+                        off += (size_t) n;
+                }
+                return 0;
+        }
+        struct archive *a = src->a;
         const void *buf;
         size_t size;
         la_int64_t off;
@@ -168,8 +192,8 @@ static int write_data(struct archive *a, int fd) {
         }
 }
 
-static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
-                        struct berr *err) {
+static int unpack_entry(const struct data_src *src, struct archive_entry *e,
+                        int rootfd, struct berr *err) {
         const char *raw = archive_entry_pathname(e);
         char name[4096];
         if (!raw)
@@ -269,7 +293,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
                                                 0600);
                 if (fd < 0)
                         return berr_set(err, errno, "create '%.200s'", raw);
-                r = write_data(a, fd);
+                r = write_data(src, fd);
                 if (r < 0)
                         return berr_set(err, r, "write '%.200s'", raw);
                 set_xattrs(fd, e);
@@ -305,19 +329,322 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
         }
 }
 
-int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
+/* ---- parallel unpacking ----
+ *
+ * Creating thousands of files is where unpacking spends its time (inode
+ * allocation in the kernel), so regular files are handed to worker
+ * threads while the reading thread goes on.  The result must be exactly
+ * what the sequential order gives: an entry that could interact with a
+ * file still queued (the same path, a path under it, a directory it lives
+ * in, a hard link to it, a whiteout of it) first waits until every queued
+ * file is written.  Each entry, queued or not, goes through unpack_entry
+ * and so through the same root-confined resolution. */
+
+#define POOL_THREADS   2
+#define POOL_MAX_FILE  (8u << 20)  /* larger files are written inline */
+#define POOL_MAX_BYTES (64u << 20) /* bytes waiting in the queue */
+
+struct strset {
+        char **slots;
+        size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s) {
+        uint64_t h = 1469598103934665603ull;
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return h;
+}
+
+static bool strset_has(const struct strset *set, const char *s) {
+        if (!set->cap)
+                return false;
+        for (size_t i = str_hash(s) & (set->cap - 1);;
+             i = (i + 1) & (set->cap - 1)) {
+                if (!set->slots[i])
+                        return false;
+                if (!strcmp(set->slots[i], s))
+                        return true;
+        }
+}
+
+static int strset_add(struct strset *set, const char *s) {
+        if (strset_has(set, s))
+                return 0;
+        if ((set->n + 1) * 2 > set->cap) {
+                size_t cap = set->cap ? set->cap * 2 : 1024;
+                char **slots = calloc(cap, sizeof(char *));
+                if (!slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < set->cap; i++) {
+                        if (!set->slots[i])
+                                continue;
+                        size_t j = str_hash(set->slots[i]) & (cap - 1);
+                        while (slots[j])
+                                j = (j + 1) & (cap - 1);
+                        slots[j] = set->slots[i];
+                }
+                free(set->slots);
+                set->slots = slots;
+                set->cap = cap;
+        }
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        size_t i = str_hash(s) & (set->cap - 1);
+        while (set->slots[i])
+                i = (i + 1) & (set->cap - 1);
+        set->slots[i] = c;
+        set->n++;
+        return 0;
+}
+
+static void strset_clear(struct strset *set) {
+        for (size_t i = 0; i < set->cap; i++)
+                free(set->slots[i]);
+        free(set->slots);
+        memset(set, 0, sizeof(*set));
+}
+
+struct unpack_job {
         struct archive_entry *e;
+        unsigned char *data;
+        size_t len;
+        struct unpack_job *next;
+};
+
+struct pool {
+        pthread_mutex_t mu;
+        pthread_cond_t work; /* a job was queued, or stop */
+        pthread_cond_t idle; /* a job finished */
+        struct unpack_job *head, *tail;
+        size_t queued_bytes;
+        int busy; /* jobs taken and not finished */
+        bool stop;
+        int rootfd;
+        int rc;
+        struct berr err;
+        struct strset files; /* paths of queued files */
+        struct strset dirs;  /* directories they live in */
+};
+
+static void job_free(struct unpack_job *j) {
+        archive_entry_free(j->e);
+        free(j->data);
+        free(j);
+}
+
+static void *pool_main(void *ud) {
+        struct pool *p = ud;
+        pthread_mutex_lock(&p->mu);
         for (;;) {
+                while (!p->head && !p->stop)
+                        pthread_cond_wait(&p->work, &p->mu);
+                if (!p->head)
+                        break;
+                struct unpack_job *j = p->head;
+                p->head = j->next;
+                if (!p->head)
+                        p->tail = NULL;
+                p->busy++;
+                bool failed = p->rc < 0;
+                pthread_mutex_unlock(&p->mu);
+                struct berr e = {0};
+                int r = 0;
+                if (!failed) {
+                        struct data_src src = {.buf = j->data, .len = j->len};
+                        r = unpack_entry(&src, j->e, p->rootfd, &e);
+                }
+                pthread_mutex_lock(&p->mu);
+                if (r < 0 && p->rc >= 0) {
+                        p->rc = r;
+                        p->err = e;
+                }
+                p->queued_bytes -= j->len;
+                p->busy--;
+                pthread_cond_broadcast(&p->idle);
+                pthread_mutex_unlock(&p->mu);
+                job_free(j);
+                pthread_mutex_lock(&p->mu);
+        }
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+}
+
+/* Wait until every queued file is written; forget them. */
+static void pool_drain(struct pool *p) {
+        pthread_mutex_lock(&p->mu);
+        while (p->head || p->busy)
+                pthread_cond_wait(&p->idle, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        strset_clear(&p->files);
+        strset_clear(&p->dirs);
+}
+
+/* Could `name` (cleaned) interact with a queued file? */
+static bool pool_conflicts(struct pool *p, const char *name) {
+        if (strset_has(&p->files, name) || strset_has(&p->dirs, name))
+                return true;
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%s", name);
+        for (char *s = strrchr(buf, '/'); s; s = strrchr(buf, '/')) {
+                *s = '\0';
+                if (strset_has(&p->files, buf))
+                        return true;
+        }
+        return false;
+}
+
+static int pool_note(struct pool *p, const char *name) {
+        int r = strset_add(&p->files, name);
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%s", name);
+        for (char *s = strrchr(buf, '/'); r >= 0 && s; s = strrchr(buf, '/')) {
+                *s = '\0';
+                if (strset_has(&p->dirs, buf))
+                        break; /* and so are its parents */
+                r = strset_add(&p->dirs, buf);
+        }
+        return r;
+}
+
+static int pool_queue(struct pool *p, struct archive *a,
+                      struct archive_entry *e, size_t size, struct berr *err) {
+        struct unpack_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->e = archive_entry_clone(e);
+        j->data = size ? malloc(size) : NULL;
+        j->len = size;
+        if (!j->e || (size && !j->data)) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        size_t got = 0;
+        while (got < size) {
+                la_ssize_t n = archive_read_data(a, j->data + got, size - got);
+                if (n <= 0) {
+                        job_free(j);
+                        return berr_setx(err, EIO, "read layer: %s",
+                                         n < 0 ? archive_error_string(a)
+                                               : "file data ends early");
+                }
+                got += (size_t) n;
+        }
+        pthread_mutex_lock(&p->mu);
+        while (p->queued_bytes > POOL_MAX_BYTES && p->rc >= 0)
+                pthread_cond_wait(&p->idle, &p->mu);
+        if (p->tail)
+                p->tail->next = j;
+        else
+                p->head = j;
+        p->tail = j;
+        p->queued_bytes += size;
+        pthread_cond_signal(&p->work);
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+}
+
+static int unpack_one(struct pool *p, int rootfd, struct archive *a,
+                      struct archive_entry *e, struct berr *err) {
+        const char *raw = archive_entry_pathname(e);
+        char name[4096];
+        int n = raw ? clean_name(raw, name, sizeof(name)) : -EINVAL;
+        struct data_src src = {.a = a};
+        if (n <= 0 || !p)
+                return unpack_entry(&src, e, rootfd, err);
+        const char *hl = archive_entry_hardlink(e);
+        const char *base = strrchr(name, '/');
+        base = base ? base + 1 : name;
+        bool conflict = pool_conflicts(p, name);
+        if (!conflict && hl) {
+                char tname[4096];
+                conflict = clean_name(hl, tname, sizeof(tname)) <= 0 ||
+                           pool_conflicts(p, tname);
+        }
+        if (!conflict && !strncmp(base, WH_PREFIX, 4)) {
+                /* The whiteout's target, and the directory an opaque
+                 * marker applies to. */
+                char t[4096];
+                size_t dl = (size_t) (base - name);
+                snprintf(t, sizeof(t), "%.*s%s", (int) dl, name,
+                         strcmp(base, WH_OPAQUE) ? base + 4 : "");
+                if (dl && !strcmp(base, WH_OPAQUE))
+                        t[dl - 1] = '\0';
+                conflict = *t ? pool_conflicts(p, t) : true;
+        }
+        if (conflict)
+                pool_drain(p);
+        pthread_mutex_lock(&p->mu);
+        int failed = p->rc;
+        pthread_mutex_unlock(&p->mu);
+        if (failed < 0)
+                return failed;
+        la_int64_t size = archive_entry_size(e);
+        if (!hl && archive_entry_filetype(e) == AE_IFREG &&
+            strncmp(base, WH_PREFIX, 4) != 0 && size >= 0 &&
+            size <= (la_int64_t) POOL_MAX_FILE &&
+            archive_entry_sparse_count(e) == 0) {
+                int r = pool_note(p, name);
+                return r < 0 ? r : pool_queue(p, a, e, (size_t) size, err);
+        }
+        return unpack_entry(&src, e, p->rootfd, err);
+}
+
+int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
+        struct pool p = {.rootfd = rootfd};
+        pthread_mutex_init(&p.mu, NULL);
+        pthread_cond_init(&p.work, NULL);
+        pthread_cond_init(&p.idle, NULL);
+        pthread_t th[POOL_THREADS];
+        size_t started = 0, want = POOL_THREADS;
+        const char *ev = getenv("BERTH_UNPACK_THREADS");
+        if (ev)
+                want = (size_t) atoi(ev) < POOL_THREADS ? (size_t) atoi(ev)
+                                                        : POOL_THREADS;
+        for (; started < want; started++)
+                if (pthread_create(&th[started], NULL, pool_main, &p) != 0)
+                        break;
+        /* Without workers the same code runs sequentially. */
+        struct pool *pp = started ? &p : NULL;
+        int r = 0;
+        for (;;) {
+                struct archive_entry *e;
                 int ar = archive_read_next_header(a, &e);
                 if (ar == ARCHIVE_EOF)
-                        return 0;
-                if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
-                        return berr_setx(err, EINVAL, "read layer: %s",
-                                         archive_error_string(a));
-                int r = unpack_entry(a, e, rootfd, err);
+                        break;
+                if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+                        r = berr_setx(err, EINVAL, "read layer: %s",
+                                      archive_error_string(a));
+                        break;
+                }
+                r = unpack_one(pp, rootfd, a, e, err);
                 if (r < 0)
-                        return r;
+                        break;
         }
+        if (pp)
+                pool_drain(pp);
+        pthread_mutex_lock(&p.mu);
+        p.stop = true;
+        pthread_cond_broadcast(&p.work);
+        pthread_mutex_unlock(&p.mu);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(th[i], NULL);
+        for (struct unpack_job *j = p.head, *next; j; j = next) {
+                next = j->next;
+                job_free(j);
+        }
+        strset_clear(&p.files);
+        strset_clear(&p.dirs);
+        if (r >= 0 && p.rc < 0) {
+                r = p.rc;
+                if (err)
+                        *err = p.err;
+        }
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.work);
+        pthread_cond_destroy(&p.idle);
+        return r;
 }
 
 int layer_unpack(int fd, int rootfd, struct berr *err) {

@@ -114,6 +114,16 @@ static int blob_exists(struct push *p, const char *digest, bool *ret,
         return r;
 }
 
+struct upload_progress {
+        struct push_job *j;
+        int64_t base, size;
+};
+
+static void on_upload(int64_t sent, void *ud) {
+        struct upload_progress *u = ud;
+        job_progress(u->j, "Pushing", u->base + sent, u->size);
+}
+
 static int upload_blob(struct push_job *j) {
         struct push *p = j->p;
         struct berr *err = &j->err;
@@ -173,6 +183,7 @@ static int upload_blob(struct push_job *j) {
         }
         job_progress(j, "Pushing", 0, size);
         off_t off = 0;
+        struct upload_progress up = {.j = j, .size = size};
         if (!j->mem && size > CHUNK_BYTES) {
                 /* Chunked: PATCH each piece to the latest Location. */
                 while (off < size) {
@@ -187,7 +198,10 @@ static int upload_blob(struct push_job *j) {
                                 .body_off = off,
                                 .body_size = n,
                                 .cancel = p->cancel,
+                                .on_upload = on_upload,
+                                .upload_ud = &up,
                         };
+                        up.base = off;
                         r = reg_do(p->c, &pr, &resp, err);
                         if (r < 0)
                                 goto out;
@@ -223,7 +237,10 @@ static int upload_blob(struct push_job *j) {
                 .body_off = off,
                 .body_size = size - off,
                 .cancel = p->cancel,
+                .on_upload = on_upload,
+                .upload_ud = &up,
         };
+        up.base = off;
         r = reg_do(p->c, &pq, &resp, err);
         if (r >= 0 && resp.status != 201)
                 r = http_fail(err, &resp, "upload", j->digest);

@@ -299,6 +299,7 @@ struct xfer {
         int64_t delivered;
         int64_t skip; /* a 200 to a Range request: drop what we have */
         off_t upload_pos;
+        int64_t last_upload_ms;
 };
 
 static void set_header(char **slot, const char *v, size_t n) {
@@ -410,6 +411,15 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
         (void) ut;
         (void) un;
         struct xfer *x = ud;
+        if (x->rq->on_upload && un > 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                int64_t ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+                if (ms - x->last_upload_ms >= 100 || un == ut) {
+                        x->last_upload_ms = ms;
+                        x->rq->on_upload((int64_t) un, x->rq->upload_ud);
+                }
+        }
         return x->rq->cancel && *x->rq->cancel ? 1 : 0;
 }
 

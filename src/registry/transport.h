@@ -42,6 +42,10 @@ struct reg_request {
         reg_sink_fn sink;    /* 2xx body goes here instead of a buffer */
         void *sink_ud;
         const volatile int *cancel; /* non-zero aborts the transfer */
+        /* Upload progress (bytes sent of this request's body), about
+         * every 100 ms; may be NULL. */
+        void (*on_upload)(int64_t sent, void *ud);
+        void *upload_ud;
 };
 
 struct reg_response {
