@@ -89,6 +89,27 @@ static void info(struct daemon *d, struct http_req *r) {
                 "name=seccomp,profile=builtin", "name=no-new-privileges",
                 "Runtimes", "berth", "path", "berth-runtime", "runc", "path",
                 "berth-runtime");
+        /* What `docker info` shows as "Insecure Registries". */
+        json_t *cidrs = json_pack("[s]", "127.0.0.0/8");
+        json_t *index = json_object();
+        for (char *const *p = d->registry.insecure; p && *p; p++) {
+                if (strchr(*p, '/'))
+                        json_array_append_new(cidrs, json_string(*p));
+                else
+                        json_object_set_new(index, *p,
+                                            json_pack("{s:s, s:[], s:b, s:b}",
+                                                      "Name", *p, "Mirrors",
+                                                      "Secure", false,
+                                                      "Official", false));
+        }
+        json_object_set_new(index, "docker.io",
+                            json_pack("{s:s, s:[], s:b, s:b}", "Name",
+                                      "docker.io", "Mirrors", "Secure", true,
+                                      "Official", true));
+        json_object_set_new(j, "RegistryConfig",
+                            json_pack("{s:o, s:o, s:[]}",
+                                      "InsecureRegistryCIDRs", cidrs,
+                                      "IndexConfigs", index, "Mirrors"));
         http_reply_json(r, 200, j);
 }
 

@@ -138,10 +138,12 @@ struct image_ingest *image_ingest_discard(struct image_store *s,
  * downloaded; it disappears unless committed. */
 int image_blob_tmpfile(struct image_store *s, struct berr *err);
 
-/* An exclusive lock (an fd to close) on downloading the layer `diff_id`,
- * so concurrent pulls download each layer once; -EWOULDBLOCK when !wait
- * and it is held. */
-int image_layer_lock(struct image_store *s, const char *diff_id, bool wait);
+/* An exclusive lock (an fd to close) on bringing in the layer directory
+ * `chain_id`, so concurrent pulls download each layer once; -EWOULDBLOCK
+ * when !wait and it is held, -EINTR when a signal interrupted the wait. */
+int image_layer_lock(struct image_store *s, const char *chain_id, bool wait);
+/* The chain ids (layer directory names) of a diff_ids vector. */
+int image_chain_ids(char *const *diff_ids, char ***ret);
 
 /* Whether every layer of a diff_ids vector is present; ret_have (may be
  * NULL) gets one flag per layer. */

@@ -237,8 +237,8 @@ int image_blob_tmpfile(struct image_store *s, struct berr *err) {
         return fd;
 }
 
-int image_layer_lock(struct image_store *s, const char *diff_id, bool wait) {
-        _cleanup_free_ char *p = str_printf("locks/%s", store_hex(diff_id));
+int image_layer_lock(struct image_store *s, const char *chain_id, bool wait) {
+        _cleanup_free_ char *p = str_printf("locks/%s", store_hex(chain_id));
         if (!p)
                 return -ENOMEM;
         if (mkdirat(s->rootfd, "locks", 0700) < 0 && errno != EEXIST)
@@ -246,14 +246,37 @@ int image_layer_lock(struct image_store *s, const char *diff_id, bool wait) {
         int fd = openat(s->rootfd, p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-                if (errno == EINTR)
-                        continue;
+        if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+                /* EINTR goes back to the caller: a signal may mean the
+                 * pull was cancelled. */
                 int r = -errno;
                 close(fd);
                 return r;
         }
         return fd;
+}
+
+int image_chain_ids(char *const *diff_ids, char ***ret) {
+        json_t *diffs = json_array();
+        for (size_t i = 0; diff_ids && diff_ids[i]; i++)
+                json_array_append_new(diffs, json_string(diff_ids[i]));
+        json_t *chain = store_chain_ids(diffs);
+        char **v = calloc(json_array_size(chain) + 1, sizeof(char *));
+        int r = v ? 0 : -ENOMEM;
+        for (size_t i = 0; v && i < json_array_size(chain); i++)
+                if (!(v[i] = strdup(
+                              json_string_value(json_array_get(chain, i))))) {
+                        r = -ENOMEM;
+                        break;
+                }
+        json_decref(chain);
+        json_decref(diffs);
+        if (r < 0) {
+                strv_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
 }
 
 bool image_has_layers(struct image_store *s, char *const *diff_ids,

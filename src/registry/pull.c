@@ -37,6 +37,7 @@ struct layer_job {
         size_t index;
         const struct descriptor *desc;
         const char *diff_id; /* what the config says */
+        const char *chain_id;
         char short_id[13];
         bool present;
         /* results */
@@ -71,6 +72,7 @@ struct pull {
         int slots;
         volatile int abort;
         const volatile int *cancel;
+        char **chain; /* the layers' chain ids */
 };
 
 static uint64_t now_ms(void) {
@@ -474,19 +476,6 @@ static int download_layer(struct layer_job *j) {
 static void *layer_main(void *ud) {
         struct layer_job *j = ud;
         struct pull *p = j->p;
-        /* One download of a layer at a time across pulls: wait for
-         * another pull that has it, then use what it committed. */
-        j->lock_fd = image_layer_lock(p->s, j->diff_id, false);
-        if (j->lock_fd == -EWOULDBLOCK) {
-                progress(p, j->short_id, "Waiting", -1, -1);
-                j->lock_fd = image_layer_lock(p->s, j->diff_id, true);
-        }
-        if (j->lock_fd < 0) {
-                j->rc = berr_set(&j->err, j->lock_fd, "lock layer %s",
-                                 j->diff_id);
-                p->abort = 1;
-                return NULL;
-        }
         take_slot(p);
         if (!cancelled(p)) {
                 j->blob_fd = image_blob_tmpfile(p->s, &j->err);
@@ -497,6 +486,79 @@ static void *layer_main(void *ud) {
         if (j->rc < 0)
                 p->abort = 1;
         return NULL;
+}
+
+/* ---- sharing downloads between pulls ---- */
+
+static struct layer_job *sort_jobs;
+
+static int by_chain(const void *a, const void *b) {
+        const size_t *x = a, *y = b;
+        return strcmp(sort_jobs[*x].chain_id, sort_jobs[*y].chain_id);
+}
+
+/* Lock every missing layer (by chain id, the name of its directory) in
+ * one global order, so pulls that share layers cannot deadlock.  A pull
+ * that finds a layer locked waits for the other to finish and then uses
+ * what it committed: each layer is downloaded once. */
+static int lock_layers(struct pull *p, struct layer_job *jobs, size_t n,
+                       char **diff_ids, struct berr *err) {
+        char **chain = NULL;
+        int r = image_chain_ids(diff_ids, &chain);
+        if (r < 0)
+                return r;
+        size_t *order = calloc(n ? n : 1, sizeof(size_t));
+        size_t m = 0;
+        if (!order) {
+                strv_free(chain);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                jobs[i].chain_id = chain[i];
+                if (!jobs[i].present)
+                        order[m++] = i;
+        }
+        /* qsort has no context argument; this runs on one thread before
+         * any layer thread starts. */
+        sort_jobs = jobs;
+        qsort(order, m, sizeof(size_t), by_chain);
+        bool waited = false;
+        for (size_t k = 0; k < m && r >= 0; k++) {
+                struct layer_job *j = &jobs[order[k]];
+                int fd = image_layer_lock(p->s, j->chain_id, false);
+                if (fd == -EWOULDBLOCK) {
+                        progress(p, j->short_id, "Waiting", -1, -1);
+                        waited = true;
+                        do
+                                fd = image_layer_lock(p->s, j->chain_id, true);
+                        while (fd == -EINTR && !cancelled(p));
+                }
+                if (fd < 0)
+                        r = cancelled(p) ? berr_setx(err, ECANCELED,
+                                                     "pull cancelled")
+                                         : berr_set(err, fd, "lock layer %s",
+                                                    j->diff_id);
+                else
+                        j->lock_fd = fd;
+        }
+        if (r >= 0 && waited) {
+                /* What the other pull brought is ours now. */
+                bool *have = calloc(n ? n : 1, sizeof(bool));
+                if (have) {
+                        image_has_layers(p->s, diff_ids, have);
+                        for (size_t i = 0; i < n; i++)
+                                if (have[i] && !jobs[i].present) {
+                                        jobs[i].present = true;
+                                        progress(p, jobs[i].short_id,
+                                                 "Already exists", -1, -1);
+                                }
+                }
+                free(have);
+        }
+        free(order);
+        /* The chain id strings stay with the jobs until the pull ends. */
+        p->chain = chain;
+        return r;
 }
 
 /* ---- the whole pull ---- */
@@ -662,7 +724,10 @@ int registry_pull(struct image_store *s, const struct registry_config *cfg,
                          j->present ? "Already exists" : "Pulling fs layer", -1,
                          -1);
         }
+        r = lock_layers(&p, jobs, n, diff_ids, err);
         free(have);
+        if (r < 0)
+                goto out;
         for (size_t i = 0; i < n; i++) {
                 if (jobs[i].present)
                         continue;
@@ -743,6 +808,7 @@ out:
                         close(jobs[i].lock_fd);
         }
         free(jobs);
+        strv_free(p.chain);
         strv_free(diff_ids);
         free(config);
         fetched_doc_done(&top);
