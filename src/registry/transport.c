@@ -126,6 +126,16 @@ static bool listed_insecure(const struct registry_config *cfg,
         return false;
 }
 
+enum reg_trust reg_trust_of(const char *domain,
+                            const struct registry_config *cfg) {
+        _cleanup_free_ char *h = host_of(domain);
+        if (!h)
+                return REG_TRUST_TLS;
+        if (listed_insecure(cfg, domain, h))
+                return REG_TRUST_INSECURE;
+        return is_loopback(h) ? REG_TRUST_LOOPBACK : REG_TRUST_TLS;
+}
+
 static int append_file(char **buf, size_t *len, int dirfd, const char *name) {
         _cleanup_free_ char *text = NULL;
         size_t n = 0;
@@ -214,14 +224,13 @@ int reg_client_new(const char *domain, const struct registry_config *cfg,
         c->domain = strdup(domain);
         c->host = !strcmp(domain, "docker.io") ? strdup("registry-1.docker.io")
                                                : strdup(domain);
-        _cleanup_free_ char *h = host_of(domain);
-        if (!c->domain || !c->host || !h) {
+        if (!c->domain || !c->host) {
                 reg_client_free(c);
                 return -ENOMEM;
         }
-        bool listed = listed_insecure(cfg, domain, h);
-        c->may_use_http = listed || is_loopback(h);
-        c->skip_verify = listed;
+        enum reg_trust t = reg_trust_of(domain, cfg);
+        c->may_use_http = t != REG_TRUST_TLS;
+        c->skip_verify = t == REG_TRUST_INSECURE;
         if (auth) {
                 c->username = dup_nonempty(auth->username);
                 c->password = dup_nonempty(auth->password);

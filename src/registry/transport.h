@@ -14,6 +14,19 @@ struct registry_config;
 struct registry_auth;
 struct reg_client;
 
+/* How a registry may be spoken to: verified HTTPS only (the default),
+ * HTTPS or - if it does not speak TLS - plain HTTP (loopback), or also
+ * unverified TLS (listed in insecure-registries, as docker does). */
+enum reg_trust {
+        REG_TRUST_TLS,
+        REG_TRUST_LOOPBACK,
+        REG_TRUST_INSECURE,
+        REG_TRUST_MAX,
+        REG_TRUST_INVALID = -1,
+};
+enum reg_trust reg_trust_of(const char *domain,
+                            const struct registry_config *cfg);
+
 /* `domain` is "host[:port]" ("docker.io" means registry-1.docker.io). */
 int reg_client_new(const char *domain, const struct registry_config *cfg,
                    const struct registry_auth *auth, struct reg_client **ret,

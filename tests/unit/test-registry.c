@@ -18,6 +18,8 @@
 #include "decomp.h"
 #include "document.h"
 #include "error.h"
+#include "registry.h"
+#include "transport.h"
 #include "util.h"
 
 #define H64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -385,6 +387,35 @@ static void test_decomp(void **state) {
         assert_int_equal(decomp_sniff("ustar", 5), DECOMP_NONE);
 }
 
+/* Plain HTTP (and skipping verification) is a decision about trust: only
+ * loopback and what the administrator listed get it. */
+static void test_trust(void **state) {
+        (void) state;
+        char *insecure[] = {(char *) "reg.internal:5000",
+                            (char *) "10.1.0.0/16", NULL};
+        struct registry_config cfg = {.insecure = insecure};
+        assert_int_equal(reg_trust_of("docker.io", &cfg), REG_TRUST_TLS);
+        assert_int_equal(reg_trust_of("registry.example:443", NULL),
+                         REG_TRUST_TLS);
+        assert_int_equal(reg_trust_of("127.0.0.1:5000", NULL),
+                         REG_TRUST_LOOPBACK);
+        assert_int_equal(reg_trust_of("127.9.8.7", NULL), REG_TRUST_LOOPBACK);
+        assert_int_equal(reg_trust_of("localhost:5000", NULL),
+                         REG_TRUST_LOOPBACK);
+        assert_int_equal(reg_trust_of("[::1]:5000", NULL), REG_TRUST_LOOPBACK);
+        /* Names that merely look local are not. */
+        assert_int_equal(reg_trust_of("localhost.example:5000", NULL),
+                         REG_TRUST_TLS);
+        assert_int_equal(reg_trust_of("128.0.0.1:5000", NULL), REG_TRUST_TLS);
+        assert_int_equal(reg_trust_of("reg.internal:5000", &cfg),
+                         REG_TRUST_INSECURE);
+        assert_int_equal(reg_trust_of("reg.internal:5001", &cfg),
+                         REG_TRUST_TLS);
+        assert_int_equal(reg_trust_of("10.1.200.3:5000", &cfg),
+                         REG_TRUST_INSECURE);
+        assert_int_equal(reg_trust_of("10.2.0.1:5000", &cfg), REG_TRUST_TLS);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_manifest_ok),
@@ -398,6 +429,7 @@ int main(void) {
                 cmocka_unit_test(test_ref_split),
                 cmocka_unit_test(test_base64),
                 cmocka_unit_test(test_decomp),
+                cmocka_unit_test(test_trust),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
