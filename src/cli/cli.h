@@ -42,6 +42,19 @@ int cmd_load(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 
+/* Registries (cmd_registry.c). */
+int cmd_pull(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+/* The pull of `run`/`create` for a missing image (docker's ImageCreate):
+ * `image` as the user wrote it, its progress drawn on stderr unless
+ * `quiet`.  0, or -1 with the error to report in *ret_msg (malloc'ed,
+ * docker's words; NULL when the daemon was unreachable and that was
+ * already said). */
+int pull_for_create(const char *image, const char *platform, bool quiet,
+                    char **ret_msg);
+
 int cmd_volume(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -70,7 +83,6 @@ int format_rows(const char *format, json_t *rows, json_t *headers);
 
 /* "5 seconds ago"; sizes like "1.23MB". */
 void ago(char *buf, size_t size, int64_t unix_time);
-void human_size(char *buf, size_t size, double bytes);
 /* Go's Ellipsis: at most n characters, the last one "…" when cut. */
 char *ellipsis(const char *s, size_t n);
 

@@ -143,6 +143,7 @@ static int perform(CURL *c, struct curl_slist *hdrs, struct sink *s,
         ret->status = status;
         ret->body = s->buf ? s->buf : strdup("");
         ret->len = s->len;
+        ret->truncated = cr != CURLE_OK && !s->stopped;
         return 0;
 }
 
@@ -215,19 +216,36 @@ int api_upload(const char *method, const char *path, int fd, const char *ctype,
 
 long api_stream(const char *method, const char *path, json_t *body,
                 api_stream_fn fn, void *ud, struct api_reply *err_reply) {
-        if (check_host() < 0)
+        return api_stream_headers(method, path, NULL, body, fn, ud, err_reply);
+}
+
+long api_stream_headers(const char *method, const char *path,
+                        const char *const *headers, json_t *body,
+                        api_stream_fn fn, void *ud,
+                        struct api_reply *err_reply) {
+        if (check_host() < 0) {
+                json_decref(body);
                 return -EINVAL;
+        }
         struct curl_slist *hdrs = NULL;
         char url[4096];
         CURL *c = easy_for(method, path, &hdrs, url, sizeof(url));
-        if (!c)
+        if (!c) {
+                json_decref(body);
                 return -ENOMEM;
+        }
+        for (size_t i = 0; headers && headers[i]; i++)
+                hdrs = curl_slist_append(hdrs, headers[i]);
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
         if (text) {
                 hdrs = curl_slist_append(hdrs,
                                          "Content-Type: application/json");
                 curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+        } else if (strcmp(method, "POST") == 0) {
+                /* Content-Length: 0, as docker's client sends it. */
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
         }
         struct sink s = {.fn = fn, .ud = ud};
         struct api_reply rep;

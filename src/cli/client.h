@@ -17,6 +17,7 @@ struct api_reply {
         long status;
         char *body;
         size_t len;
+        bool truncated; /* the connection broke before the body ended */
 };
 
 /* Where the daemon is: -H, BERTH_HOST, DOCKER_HOST, the default socket. */
@@ -46,6 +47,12 @@ void api_print_error(const struct api_reply *r);
 typedef bool (*api_stream_fn)(const char *data, size_t len, void *ud);
 long api_stream(const char *method, const char *path, json_t *body,
                 api_stream_fn fn, void *ud, struct api_reply *err_reply);
+/* The same with extra request headers ("Name: value", NULL-terminated),
+ * e.g. X-Registry-Auth. */
+long api_stream_headers(const char *method, const char *path,
+                        const char *const *headers, json_t *body,
+                        api_stream_fn fn, void *ud,
+                        struct api_reply *err_reply);
 
 /* A hijacked connection: sends the request with Upgrade: tcp and returns
  * the socket once the daemon answered 101 (or 200).  Bytes that came

@@ -1,6 +1,8 @@
 /* Image commands: images, rmi, tag, history, save, load, import. */
 #include "cli.h"
 
+#include "cleanup.h"
+#include "reference.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,54 +13,134 @@
 #include <time.h>
 #include <unistd.h>
 
-static json_t *image_rows(json_t *list, bool all_tags, bool no_trunc,
-                          bool digests) {
+static void add_image_row(json_t *rows, json_t *img, const char *repo,
+                          const char *tag, const char *digest, bool no_trunc) {
+        const char *id = json_string_value(json_object_get(img, "Id"));
+        const char *hex =
+                id && !strncmp(id, "sha256:", 7) ? id + 7 : (id ?: "");
+        char sid[13];
+        snprintf(sid, sizeof(sid), "%.12s", hex);
+        char since[64], at[64], size[32];
+        json_int_t created =
+                json_integer_value(json_object_get(img, "Created"));
+        ago(since, sizeof(since), created);
+        time_t t = (time_t) created;
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+        human_size_si(size, sizeof(size),
+                      (double) json_integer_value(json_object_get(img, "Size")),
+                      3);
+        json_array_append_new(
+                rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                "Repository", repo, "Tag", tag, "ID",
+                                no_trunc ? (id ?: "") : sid, "CreatedSince",
+                                since, "CreatedAt", at, "Size", size, "Digest",
+                                digest, "Containers", "N/A"));
+}
+
+/* Append `value` to the list under `key` of an (insertion-ordered)
+ * object of lists. */
+static void group_add(json_t *groups, const char *key, const char *value) {
+        json_t *list = json_object_get(groups, key);
+        if (!list)
+                json_object_set_new(groups, key, list = json_array());
+        json_array_append_new(list, json_string(value));
+}
+
+/* docker's imageFormatTaggedAndDigest: one row per repository and tag,
+ * times that repository's digests when they are shown
+ * (`need_digest`), then rows for repositories known only by digest.
+ * Repository names are familiar ("busybox", not
+ * docker.io/library/busybox). */
+static json_t *image_rows(json_t *list, bool no_trunc, bool digests,
+                          bool need_digest) {
         json_t *rows = json_array();
         size_t i;
         json_t *img;
-        (void) all_tags;
-        (void) digests;
         json_array_foreach(list, i, img) {
-                const char *id = json_string_value(json_object_get(img, "Id"));
-                const char *hex =
-                        id && !strncmp(id, "sha256:", 7) ? id + 7 : (id ?: "");
-                char sid[13];
-                snprintf(sid, sizeof(sid), "%.12s", hex);
-                char since[64], at[64], size[32];
-                json_int_t created =
-                        json_integer_value(json_object_get(img, "Created"));
-                ago(since, sizeof(since), created);
-                time_t t = (time_t) created;
-                struct tm tm;
-                localtime_r(&t, &tm);
-                strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
-                human_size(size, sizeof(size),
-                           (double) json_integer_value(
-                                   json_object_get(img, "Size")));
                 json_t *tags = json_object_get(img, "RepoTags");
-                size_t nt = json_array_size(tags);
-                for (size_t k = 0; k < (nt ? nt : 1); k++) {
-                        const char *rt =
-                                nt ? json_string_value(json_array_get(tags, k))
-                                   : "<none>:<none>";
-                        char *repo = strdup(rt ? rt : "<none>:<none>");
-                        char *colon = strrchr(repo, ':');
-                        const char *tag = "<none>";
-                        if (colon && !strchr(colon, '/')) {
-                                *colon = '\0';
-                                tag = colon + 1;
-                        }
-                        json_array_append_new(
-                                rows,
-                                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
-                                          " s:s, s:s}",
-                                          "Repository", repo, "Tag", tag, "ID",
-                                          no_trunc ? id : sid, "CreatedSince",
-                                          since, "CreatedAt", at, "Size", size,
-                                          "Digest", "<none>", "Containers",
-                                          "N/A"));
-                        free(repo);
+                json_t *digs = json_object_get(img, "RepoDigests");
+                const char *t0 = json_string_value(json_array_get(tags, 0));
+                const char *d0 = json_string_value(json_array_get(digs, 0));
+                bool dangling = (json_array_size(tags) == 0 &&
+                                 json_array_size(digs) == 0) ||
+                                (json_array_size(tags) == 1 && t0 &&
+                                 !strcmp(t0, "<none>:<none>") &&
+                                 json_array_size(digs) == 1 && d0 &&
+                                 !strcmp(d0, "<none>@<none>"));
+                if (dangling) {
+                        add_image_row(rows, img, "<none>", "<none>", "<none>",
+                                      no_trunc);
+                        continue;
                 }
+                json_t *by_tag = json_object(), *by_digest = json_object();
+                size_t k;
+                json_t *v;
+                json_array_foreach(tags, k, v) {
+                        _cleanup_(reference_donep) struct reference r = {0};
+                        struct berr e = {0};
+                        if (!json_string_value(v) ||
+                            reference_parse_normalized(json_string_value(v), &r,
+                                                       &e) < 0 ||
+                            !r.tag)
+                                continue;
+                        _cleanup_free_ char *repo = reference_familiar_name(&r);
+                        if (repo)
+                                group_add(by_tag, repo, r.tag);
+                }
+                json_array_foreach(digs, k, v) {
+                        _cleanup_(reference_donep) struct reference r = {0};
+                        struct berr e = {0};
+                        if (!json_string_value(v) ||
+                            reference_parse_normalized(json_string_value(v), &r,
+                                                       &e) < 0 ||
+                            !r.digest)
+                                continue;
+                        _cleanup_free_ char *repo = reference_familiar_name(&r);
+                        if (repo)
+                                group_add(by_digest, repo, r.digest);
+                }
+                const char *repo;
+                json_t *tl;
+                json_object_foreach(by_tag, repo, tl) {
+                        json_t *dl = json_object_get(by_digest, repo);
+                        json_t *shown = need_digest ? dl : NULL;
+                        size_t a, b;
+                        json_t *tag, *dg;
+                        json_array_foreach(tl, a, tag) {
+                                if (json_array_size(shown) == 0) {
+                                        add_image_row(rows, img, repo,
+                                                      json_string_value(tag),
+                                                      "<none>", no_trunc);
+                                        continue;
+                                }
+                                json_array_foreach(shown, b, dg) {
+                                        add_image_row(rows, img, repo,
+                                                      json_string_value(tag),
+                                                      json_string_value(dg),
+                                                      no_trunc);
+                                }
+                        }
+                        /* Digests of a tagged repository get no rows of
+                         * their own. */
+                        json_object_del(by_digest, repo);
+                }
+                json_object_foreach(by_digest, repo, tl) {
+                        size_t a;
+                        json_t *dg;
+                        if (!digests) {
+                                add_image_row(rows, img, repo, "<none>", "",
+                                              no_trunc);
+                                continue;
+                        }
+                        json_array_foreach(tl, a, dg) {
+                                add_image_row(rows, img, repo, "<none>",
+                                              json_string_value(dg), no_trunc);
+                        }
+                }
+                json_decref(by_tag);
+                json_decref(by_digest);
         }
         return rows;
 }
@@ -107,22 +189,19 @@ int cmd_images(int argc, char **argv) {
                 json_decref(list);
                 return 1;
         }
-        json_t *rows = image_rows(list, all, no_trunc, digests);
+        bool need_digest = digests || (format && strstr(format, "{{.Digest}}"));
+        json_t *rows = image_rows(list, no_trunc, digests, need_digest);
         json_decref(list);
         int rc = 0;
         if (quiet && !format) {
+                /* One ID per row, repeated for every tag, as docker 28
+                 * prints them. */
                 size_t i;
                 json_t *r;
-                json_t *seen = json_object();
                 json_array_foreach(rows, i, r) {
-                        const char *id =
-                                json_string_value(json_object_get(r, "ID"));
-                        if (json_object_get(seen, id))
-                                continue;
-                        json_object_set_new(seen, id, json_true());
-                        printf("%s\n", id);
+                        printf("%s\n",
+                               json_string_value(json_object_get(r, "ID")));
                 }
-                json_decref(seen);
         } else {
                 json_t *h = json_pack(
                         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
@@ -130,11 +209,21 @@ int cmd_images(int argc, char **argv) {
                         "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt",
                         "CREATED AT", "Size", "SIZE", "Digest", "DIGEST",
                         "Containers", "CONTAINERS");
-                rc = format_rows(format ? format
-                                        : "table {{.Repository}}\t{{.Tag}}\t"
-                                          "{{.ID}}\t{{.CreatedSince}}\t"
-                                          "{{.Size}}",
-                                 rows, h);
+                _cleanup_free_ char *fmt = NULL;
+                if (!format || !strcmp(format, "table"))
+                        fmt = strdup(digests ? "table {{.Repository}}\t"
+                                               "{{.Tag}}\t{{.Digest}}\t"
+                                               "{{.ID}}\t{{.CreatedSince}}\t"
+                                               "{{.Size}}"
+                                             : "table {{.Repository}}\t"
+                                               "{{.Tag}}\t{{.ID}}\t"
+                                               "{{.CreatedSince}}\t{{.Size}}");
+                else if (digests && !strncmp(format, "table", 5) &&
+                         !strstr(format, "{{.Digest}}"))
+                        fmt = str_printf("%s\t{{.Digest}}", format);
+                else
+                        fmt = strdup(format);
+                rc = format_rows(fmt, rows, h);
                 json_decref(h);
         }
         json_decref(rows);
@@ -277,9 +366,10 @@ int cmd_history(int argc, char **argv) {
                 char since[64], size[32];
                 ago(since, sizeof(since),
                     json_integer_value(json_object_get(h, "Created")));
-                human_size(size, sizeof(size),
-                           (double) json_integer_value(
-                                   json_object_get(h, "Size")));
+                human_size_si(
+                        size, sizeof(size),
+                        (double) json_integer_value(json_object_get(h, "Size")),
+                        3);
                 const char *by =
                         json_string_value(json_object_get(h, "CreatedBy"));
                 char *cut = no_trunc ? strdup(by ? by : "")
@@ -587,9 +677,10 @@ static int image_prune(int argc, char **argv) {
         if (!j)
                 return 1;
         char sz[32];
-        human_size(sz, sizeof(sz),
-                   (double) json_integer_value(
-                           json_object_get(j, "SpaceReclaimed")));
+        human_size_si(sz, sizeof(sz),
+                      (double) json_integer_value(
+                              json_object_get(j, "SpaceReclaimed")),
+                      3);
         printf("Total reclaimed space: %s\n", sz);
         json_decref(j);
         return 0;
@@ -604,6 +695,8 @@ int cmd_image(int argc, char **argv) {
                 {"ls", cmd_images, "List images"},
                 {"list", cmd_images, "List images"},
                 {"prune", image_prune, "Remove unused images"},
+                {"pull", cmd_pull, "Download an image from a registry"},
+                {"push", cmd_push, "Upload an image to a registry"},
                 {"rm", cmd_rmi, "Remove one or more images"},
                 {"save", cmd_save, "Save images to a tar archive"},
                 {"tag", cmd_tag, "Create a tag"},

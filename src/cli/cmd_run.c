@@ -2,8 +2,11 @@
  * processes and connect the terminal to them. */
 #include "cli.h"
 
+#include "cleanup.h"
+#include "reference.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +20,7 @@
 
 struct run_flags {
         bool detach, interactive, tty, rm, read_only, privileged, init;
-        bool no_healthcheck, publish_all, sig_proxy_off;
+        bool no_healthcheck, publish_all, sig_proxy_off, quiet;
         const char *name, *workdir, *user, *entrypoint, *hostname;
         const char *memory, *memory_swap, *cpus, *cpu_shares, *pids_limit;
         const char *restart, *network, *stop_signal, *stop_timeout;
@@ -109,7 +112,8 @@ static const struct opt *run_opts(struct run_flags *f) {
                  "Set platform if server is multi-platform capable"},
                 {"pull", 0, OPT_STR, &f->pull,
                  "Pull image before running (\"always\", \"missing\", "
-                 "\"never\")"},
+                 "\"never\") (default \"missing\")"},
+                {"quiet", 'q', OPT_BOOL, &f->quiet, "Suppress the pull output"},
                 {NULL, 0, 0, NULL, NULL},
         };
         memcpy(o, t, sizeof(t));
@@ -523,39 +527,168 @@ fail:
         return -1;
 }
 
-/* POST /containers/create; prints errors.  Returns the id or NULL. */
-static char *create_container(struct run_flags *f, json_t *body,
+/* docker's exit status for a failure of the program or its creation
+ * (toStatusError). */
+static int start_failure_code(const char *msg) {
+        if (strstr(msg, "executable file not found") ||
+            strstr(msg, "no such file or directory"))
+                return 127;
+        if (strstr(msg, "permission denied") || strstr(msg, "is a directory"))
+                return 126;
+        return EXIT_ENGINE;
+}
+
+/* A failure of createContainer, reported as docker does: `run` wraps it
+ * ("berth: MSG" and the --help hint, exit 125/126/127), `create` prints
+ * the message alone and exits 1. */
+static int create_failed(bool run, const char *msg) {
+        if (!msg)
+                return run ? EXIT_ENGINE : 1; /* already said */
+        if (!run) {
+                if (*msg)
+                        fprintf(stderr, "%s\n", msg);
+                return 1;
+        }
+        fprintf(stderr,
+                "berth: %s\n\nRun 'berth run --help' for more "
+                "information\n",
+                msg);
+        return start_failure_code(msg);
+}
+
+/* containerd's platforms.Parse + FormatAll, for the few forms people
+ * write: "linux/arm64", "amd64" (the OS defaults to linux), "x86_64",
+ * "linux/arm/v7".  A new string, NULL on ENOMEM. */
+static char *normalize_platform(const char *p) {
+        _cleanup_free_ char *l = strdup(p);
+        if (!l)
+                return NULL;
+        for (char *c = l; *c; c++)
+                *c = (char) tolower((unsigned char) *c);
+        char *parts[3] = {l, NULL, NULL};
+        for (int i = 0; i < 2 && parts[i]; i++) {
+                char *slash = strchr(parts[i], '/');
+                if (slash) {
+                        *slash = '\0';
+                        parts[i + 1] = slash + 1;
+                }
+        }
+        static const char *const oses[] = {"linux",   "windows", "darwin",
+                                           "freebsd", "netbsd",  "openbsd",
+                                           "solaris", "illumos", "aix"};
+        const char *os = parts[0], *arch = parts[1], *variant = parts[2];
+        if (!arch) {
+                bool is_os = false;
+                for (size_t i = 0; i < ELEMENTSOF(oses); i++)
+                        is_os |= !strcmp(os, oses[i]);
+                if (is_os)
+                        return strdup(os);
+                arch = os;
+                os = "linux";
+        }
+        if (!strcmp(arch, "x86_64") || !strcmp(arch, "x86-64"))
+                arch = "amd64";
+        else if (!strcmp(arch, "i386") || !strcmp(arch, "i686"))
+                arch = "386";
+        else if (!strcmp(arch, "aarch64") || !strcmp(arch, "arm64")) {
+                arch = "arm64";
+                if (variant &&
+                    (!strcmp(variant, "8") || !strcmp(variant, "v8")))
+                        variant = NULL;
+        } else if (!strcmp(arch, "armhf")) {
+                arch = "arm";
+                variant = "v7";
+        } else if (!strcmp(arch, "armel")) {
+                arch = "arm";
+                variant = "v6";
+        } else if (!strcmp(arch, "arm")) {
+                if (!variant || !strcmp(variant, "7"))
+                        variant = "v7";
+                else if (!strcmp(variant, "5") || !strcmp(variant, "6") ||
+                         !strcmp(variant, "8"))
+                        variant = !strcmp(variant, "5")   ? "v5"
+                                  : !strcmp(variant, "6") ? "v6"
+                                                          : "v8";
+        }
+        return variant && *variant ? str_printf("%s/%s/%s", os, arch, variant)
+                                   : str_printf("%s/%s", os, arch);
+}
+
+/* POST /containers/create (steals body): with --pull always the image is
+ * pulled first; with missing (the default) a 404 pulls it and creates
+ * again, as docker does for any 404.  Returns the id, or NULL after the
+ * error was reported (*ret_code: the exit status). */
+static char *create_container(struct run_flags *f, json_t *body, bool run,
                               int *ret_code) {
-        char *path;
-        if (f->name) {
-                char *n = url_escape(f->name);
-                path = str_printf(API_PREFIX "/containers/create?name=%s", n);
-                free(n);
-        } else
-                path = strdup(API_PREFIX "/containers/create");
-        const char *image = json_string_value(json_object_get(body, "Image"));
-        char *image_copy = strdup(image);
-        struct api_reply r;
-        int rc = api_json("POST", path, body, &r);
-        free(path);
-        if (rc < 0) {
-                free(image_copy);
-                *ret_code = EXIT_ENGINE;
+        _cleanup_free_ char *image =
+                strdup(json_string_value(json_object_get(body, "Image")) ?: "");
+        _cleanup_(reference_donep) struct reference ref = {0};
+        struct berr e = {0};
+        int named = image ? reference_parse_any(image, &ref, &e) : -ENOMEM;
+        if (named < 0 || (named && reference_tag_name_only(&ref) < 0)) {
+                json_decref(body);
+                *ret_code = create_failed(run, e.msg);
                 return NULL;
         }
-        if (r.status == 404) {
-                fprintf(stderr, "Unable to find image '%s' locally\n",
-                        image_copy);
+        bool always = f->pull && !strcmp(f->pull, "always");
+        bool missing = !f->pull || !*f->pull || !strcmp(f->pull, "missing");
+        /* docker pulls even an image ID here, and fails on it. */
+        if (always) {
+                _cleanup_free_ char *msg = NULL;
+                if (pull_for_create(image, f->platform, f->quiet, &msg) < 0) {
+                        json_decref(body);
+                        *ret_code = create_failed(run, msg);
+                        return NULL;
+                }
         }
-        free(image_copy);
+        _cleanup_free_ char *query = strdup("");
+        if (f->name) {
+                _cleanup_free_ char *n = url_escape(f->name);
+                free(query);
+                query = str_printf("?name=%s", n);
+        }
+        if (f->platform && *f->platform) {
+                _cleanup_free_ char *np = normalize_platform(f->platform);
+                _cleanup_free_ char *ep = np ? url_escape(np) : NULL;
+                char *q = str_printf("%s%splatform=%s", query,
+                                     *query ? "&" : "?", ep ? ep : "");
+                free(query);
+                query = q;
+        }
+        _cleanup_free_ char *path =
+                str_printf(API_PREFIX "/containers/create%s", query);
+        struct api_reply r;
+        json_incref(body); /* kept for a second try after a pull */
+        int rc = api_json("POST", path, body, &r);
+        if (rc == 0 && r.status == 404 && named == 1 && missing) {
+                api_reply_free(&r);
+                if (!f->quiet) {
+                        _cleanup_free_ char *fam =
+                                reference_familiar_string(&ref);
+                        fprintf(stderr, "Unable to find image '%s' locally\n",
+                                fam ? fam : image);
+                }
+                _cleanup_free_ char *msg = NULL;
+                if (pull_for_create(image, f->platform, f->quiet, &msg) < 0) {
+                        json_decref(body);
+                        *ret_code = create_failed(run, msg);
+                        return NULL;
+                }
+                json_incref(body);
+                rc = api_json("POST", path, body, &r);
+        }
+        json_decref(body);
+        if (rc < 0) {
+                *ret_code = run ? EXIT_ENGINE : 1;
+                return NULL;
+        }
         if (r.status >= 300) {
                 char m[4096];
-                fprintf(stderr, "berth: Error response from daemon: %s\n",
-                        api_error_message(&r, m, sizeof(m)));
-                fprintf(stderr,
-                        "\nRun 'berth run --help' for more information\n");
+                _cleanup_free_ char *msg =
+                        str_printf("Error response from daemon: %s",
+                                   api_error_message(&r, m, sizeof(m)));
                 api_reply_free(&r);
-                *ret_code = EXIT_ENGINE;
+                *ret_code = create_failed(run, msg ? msg : m);
                 return NULL;
         }
         json_t *j = api_reply_json(&r);
@@ -564,23 +697,14 @@ static char *create_container(struct run_flags *f, json_t *body,
         char *ret = id ? strdup(id) : NULL;
         json_t *w = json_object_get(j, "Warnings");
         size_t i;
-        json_t *e;
-        json_array_foreach(w, i, e)
-                fprintf(stderr, "WARNING: %s\n", json_string_value(e));
+        json_t *warning;
+        json_array_foreach(w, i, warning)
+                fprintf(stderr, "WARNING: %s\n", json_string_value(warning));
         json_decref(j);
         if (!ret)
-                *ret_code = EXIT_ENGINE;
+                *ret_code = create_failed(run, "the daemon's answer to the "
+                                               "create carries no Id");
         return ret;
-}
-
-/* docker's exit status for a start failure of the program. */
-static int start_failure_code(const char *msg) {
-        if (strstr(msg, "executable file not found") ||
-            strstr(msg, "no such file or directory"))
-                return 127;
-        if (strstr(msg, "permission denied") || strstr(msg, "is a directory"))
-                return 126;
-        return EXIT_ENGINE;
 }
 
 static void resize(const char *what, const char *id) {
@@ -730,6 +854,7 @@ static int run_attached(const char *id, bool in, bool tty, bool auto_remove) {
 
 static int run_or_create(int argc, char **argv, bool start) {
         struct run_flags f = {0};
+        f.platform = getenv("DOCKER_DEFAULT_PLATFORM");
         struct cmd_spec spec = {
                 start ? "run" : "create",
                 "[OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -745,6 +870,16 @@ static int run_or_create(int argc, char **argv, bool start) {
                 return 0;
         if (n < 0)
                 return EXIT_ENGINE;
+        if (f.pull && *f.pull && strcmp(f.pull, "always") &&
+            strcmp(f.pull, "missing") && strcmp(f.pull, "never")) {
+                fprintf(stderr,
+                        "berth: invalid pull option: '%s': must be one of "
+                        "\"always\", \"missing\" or \"never\"\n\nRun "
+                        "'berth %s --help' for more information\n",
+                        f.pull, spec.name);
+                free(args);
+                return EXIT_ENGINE;
+        }
         if (!start)
                 f.detach = true;
         if (f.tty && !f.detach && !isatty(0) && f.interactive) {
@@ -762,7 +897,7 @@ static int run_or_create(int argc, char **argv, bool start) {
                 json_object_set_new(body, "AttachStderr", json_false());
         }
         int code = 0;
-        char *id = create_container(&f, body, &code);
+        char *id = create_container(&f, body, start, &code);
         free(args);
         if (!id)
                 return code;

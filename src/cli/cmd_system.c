@@ -175,9 +175,10 @@ static int vol_prune(int argc, char **argv) {
                 printf("\n");
         }
         char sz[32];
-        human_size(sz, sizeof(sz),
-                   (double) json_integer_value(
-                           json_object_get(j, "SpaceReclaimed")));
+        human_size_si(sz, sizeof(sz),
+                      (double) json_integer_value(
+                              json_object_get(j, "SpaceReclaimed")),
+                      3);
         printf("Total reclaimed space: %s\n", sz);
         json_decref(j);
         return 0;

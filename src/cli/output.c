@@ -144,15 +144,26 @@ int format_rows(const char *format, json_t *rows, json_t *headers) {
         const char *f = format;
         if (!strcmp(f, "json"))
                 f = "{{json .}}";
-        else if (!strncmp(f, "table", 5) && (f[5] == ' ' || !f[5])) {
+        else if (!strncmp(f, "table", 5)) {
+                /* docker: anything after "table", trimmed of spaces. */
                 table = true;
-                f = f[5] ? f + 6 : "";
+                f += 5;
         }
-        /* docker accepts "\t" written literally in the format. */
+        while (*f == ' ')
+                f++;
         char *fmt = strdup(f);
-        for (char *p = fmt; (p = strstr(p, "\\t"));) {
-                *p = '\t';
+        size_t fl = strlen(fmt);
+        while (fl && fmt[fl - 1] == ' ')
+                fmt[--fl] = '\0';
+        /* docker accepts "\t" and "\n" written literally in the format. */
+        for (char *p = fmt; (p = strchr(p, '\\'));) {
+                if (p[1] != 't' && p[1] != 'n') {
+                        p++;
+                        continue;
+                }
+                *p = p[1] == 't' ? '\t' : '\n';
                 memmove(p + 1, p + 2, strlen(p + 2) + 1);
+                p++;
         }
         struct tmpl *t = NULL;
         struct berr e = {0};
@@ -198,17 +209,6 @@ void ago(char *buf, size_t size, int64_t unix_time) {
         char d[64];
         human_duration(d, sizeof(d), (int64_t) time(NULL) - unix_time);
         snprintf(buf, size, "%s ago", d);
-}
-
-void human_size(char *buf, size_t size, double bytes) {
-        static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-        int u = 0;
-        while (bytes >= 1000 && u < 5) {
-                bytes /= 1000;
-                u++;
-        }
-        /* go-units: three significant digits. */
-        snprintf(buf, size, "%.3g%s", bytes, units[u]);
 }
 
 char *ellipsis(const char *s, size_t n) {

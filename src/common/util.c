@@ -448,13 +448,13 @@ void human_duration(char *buf, size_t size, int64_t seconds) {
                          (long long) (hours / 24 / 365));
 }
 
-void human_size_si(char *buf, size_t size, double bytes) {
-        static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-        int u = 0;
-        while (bytes >= 1000 && u < 5) {
+void human_size_si(char *buf, size_t size, double bytes, int precision) {
+        static const char *const units[] = {"B",  "kB", "MB", "GB", "TB",
+                                            "PB", "EB", "ZB", "YB"};
+        size_t u = 0;
+        while (bytes >= 1000 && u + 1 < ELEMENTSOF(units)) {
                 bytes /= 1000;
                 u++;
         }
-        /* go-units: three significant digits. */
-        snprintf(buf, size, "%.3g%s", bytes, units[u]);
+        snprintf(buf, size, "%.*g%s", precision, bytes, units[u]);
 }

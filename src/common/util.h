@@ -55,5 +55,7 @@ int proc_start_time(pid_t pid, uint64_t *ret);
 /* RFC 3339 time with nanoseconds, UTC. buf must hold 40 bytes. */
 void format_rfc3339(char *buf, size_t size, int64_t sec, long nsec);
 void human_duration(char *buf, size_t size, int64_t seconds);
-/* go-units' HumanSize: decimal units, three significant digits ("1.2MB"). */
-void human_size_si(char *buf, size_t size, double bytes);
+/* go-units' HumanSizeWithPrecision: decimal units, `precision`
+ * significant digits ("1.23MB"); docker's tables use 3, its progress
+ * bars 4. */
+void human_size_si(char *buf, size_t size, double bytes, int precision);

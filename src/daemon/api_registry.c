@@ -71,10 +71,10 @@ static void emit(int fd, json_t *j) {
 /* docker's text bar: "[=====>      ]  1.2MB/3.4MB". */
 static char *progress_bar(int64_t cur, int64_t total) {
         char c[32], t[32];
-        human_size_si(c, sizeof(c), (double) cur);
+        human_size_si(c, sizeof(c), (double) cur, 4);
         if (total <= 0)
                 return str_printf("%8s", c);
-        human_size_si(t, sizeof(t), (double) total);
+        human_size_si(t, sizeof(t), (double) total, 4);
         int width = 50;
         int fill = (int) ((double) width * (double) cur / (double) total);
         if (fill > width)

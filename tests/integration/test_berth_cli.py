@@ -38,7 +38,8 @@ def test_run_attached_exit_code_and_streams(engine):
 
 
 def test_run_errors(engine):
-    r = engine.cli("run", "--rm", "berth-test/missing:1", check=False)
+    r = engine.cli("run", "--rm", "--pull", "never", "berth-test/missing:1",
+                   check=False)
     assert r.returncode == 125
     assert "No such image" in err(r)
     r = engine.cli("run", "--rm", engine.image, "no-such-cmd", check=False)
