@@ -5,7 +5,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 MESON ?= meson
 
-.PHONY: all build deps install check demo bench bench-engine format format-check asan fuzz clean
+.PHONY: all build deps install check demo bench bench-engine bench-pull format format-check asan fuzz clean
 
 all: build
 
@@ -40,6 +40,9 @@ bench: deps build
 
 bench-engine: deps build
 	bash bench/engine.sh
+
+bench-pull: deps build
+	bash bench/pull.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

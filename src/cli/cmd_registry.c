@@ -398,6 +398,30 @@ int pull_for_create(const char *image, const char *platform, bool quiet,
         return 0;
 }
 
+/* POST with the progress stream; on a 401 offer a login once, as docker
+ * does ("Login prior to pull").  post_progress's result, or 2 when the
+ * login could not be had (the reason is printed). */
+static int post_with_login(const char *what, const char *domain,
+                           const char *path, const char *hdr,
+                           struct progress *pr, struct api_reply *rep) {
+        int r = post_progress(path, hdr, pr, rep);
+        if (r != 1 || rep->status != 401)
+                return r;
+        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *again =
+                login_prior_to(what, reference_auth_key(domain), &msg);
+        if (msg) {
+                api_reply_free(rep);
+                fprintf(stderr, "%s\n", msg);
+                return 2;
+        }
+        if (again) {
+                api_reply_free(rep);
+                r = post_progress(path, again, pr, rep);
+        }
+        return r;
+}
+
 int cmd_pull(int argc, char **argv) {
         bool all = false, quiet = false, untrusted = true;
         const char *platform = getenv("DOCKER_DEFAULT_PLATFORM");
@@ -447,21 +471,9 @@ int cmd_pull(int argc, char **argv) {
                 return 1;
         }
         struct api_reply rep = {0};
-        int r = post_progress(path, hdr, pr, &rep);
-        if (r == 1 && rep.status == 401) {
-                _cleanup_free_ char *msg = NULL;
-                _cleanup_free_ char *again = login_prior_to(
-                        "pull", reference_auth_key(ref.domain), &msg);
-                if (msg) {
-                        api_reply_free(&rep);
-                        fprintf(stderr, "%s\n", msg);
-                        return 1;
-                }
-                if (again) {
-                        api_reply_free(&rep);
-                        r = post_progress(path, again, pr, &rep);
-                }
-        }
+        int r = post_with_login("pull", ref.domain, path, hdr, pr, &rep);
+        if (r == 2)
+                return 1;
         if (r == 1) {
                 api_print_error(&rep);
                 api_reply_free(&rep);
@@ -581,21 +593,9 @@ int cmd_push(int argc, char **argv) {
         _cleanup_strv_free_ char **notes = NULL;
         progress_set_aux(pr, push_aux, &notes);
         struct api_reply rep = {0};
-        int r = post_progress(path, hdr, pr, &rep);
-        if (r == 1 && rep.status == 401) {
-                _cleanup_free_ char *msg = NULL;
-                _cleanup_free_ char *again = login_prior_to(
-                        "push", reference_auth_key(ref.domain), &msg);
-                if (msg) {
-                        api_reply_free(&rep);
-                        fprintf(stderr, "%s\n", msg);
-                        return 1;
-                }
-                if (again) {
-                        api_reply_free(&rep);
-                        r = post_progress(path, again, pr, &rep);
-                }
-        }
+        int r = post_with_login("push", ref.domain, path, hdr, pr, &rep);
+        if (r == 2)
+                return 1;
         if (r == 1) {
                 api_print_error(&rep);
                 api_reply_free(&rep);

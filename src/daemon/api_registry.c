@@ -514,6 +514,17 @@ static void start_job(struct daemon *d, struct http_req *r,
         }
 }
 
+/* A pull or push of `full`, with the request's X-Registry-Auth. */
+static void start_ref_job(struct daemon *d, struct http_req *r,
+                          const struct job_args *a, const char *full) {
+        struct auth_hold auth;
+        auth_parse(&auth, http_header(r, "X-Registry-Auth"), NULL);
+        char *fam = reference_familiar(full);
+        start_job(d, r, a, &auth, fam ? fam : full);
+        free(fam);
+        auth_done(&auth);
+}
+
 void api_pull(struct daemon *d, struct http_req *r) {
         const char *from = http_query(r, "fromImage");
         const char *tag = http_query(r, "tag");
@@ -561,12 +572,7 @@ void api_pull(struct daemon *d, struct http_req *r) {
                         return;
                 }
         }
-        struct auth_hold auth;
-        auth_parse(&auth, http_header(r, "X-Registry-Auth"), NULL);
-        char *fam = reference_familiar(full);
-        start_job(d, r, &a, &auth, fam ? fam : full);
-        free(fam);
-        auth_done(&auth);
+        start_ref_job(d, r, &a, full);
         free(a.pull.ref);
         free(a.pull.platform);
 }
@@ -592,12 +598,7 @@ void api_push(struct daemon *d, struct http_req *r, const char *name) {
                 return;
         }
         struct job_args a = {.kind = REG_PUSH, .ref = full};
-        struct auth_hold auth;
-        auth_parse(&auth, http_header(r, "X-Registry-Auth"), NULL);
-        char *fam = reference_familiar(full);
-        start_job(d, r, &a, &auth, fam ? fam : full);
-        free(fam);
-        auth_done(&auth);
+        start_ref_job(d, r, &a, full);
 }
 
 void api_auth(struct daemon *d, struct http_req *r) {

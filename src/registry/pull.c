@@ -25,6 +25,7 @@
 #include "image.h"
 #include "pull_internal.h"
 #include "registry.h"
+#include "tasks.h"
 #include "transport.h"
 #include "util.h"
 
@@ -53,8 +54,6 @@ struct layer_job {
         bool unpacker_gone;
         int64_t last_report;
         uint64_t last_report_ms;
-        pthread_t thread;
-        bool started;
 };
 
 struct pull {
@@ -67,9 +66,7 @@ struct pull {
         registry_progress_fn fn;
         void *ud;
         pthread_mutex_t progress_mu;
-        pthread_mutex_t slots_mu;
-        pthread_cond_t slots_cv;
-        int slots;
+        struct reg_slots slots;
         volatile int abort;
         const volatile int *cancel;
         char **chain; /* the layers' chain ids */
@@ -333,21 +330,6 @@ static bool layer_sink(const void *buf, size_t len, void *ud) {
         return true;
 }
 
-static void take_slot(struct pull *p) {
-        pthread_mutex_lock(&p->slots_mu);
-        while (p->slots == 0)
-                pthread_cond_wait(&p->slots_cv, &p->slots_mu);
-        p->slots--;
-        pthread_mutex_unlock(&p->slots_mu);
-}
-
-static void give_slot(struct pull *p) {
-        pthread_mutex_lock(&p->slots_mu);
-        p->slots++;
-        pthread_cond_signal(&p->slots_cv);
-        pthread_mutex_unlock(&p->slots_mu);
-}
-
 static int download_layer(struct layer_job *j) {
         struct pull *p = j->p;
         int sv[2];
@@ -476,13 +458,13 @@ static int download_layer(struct layer_job *j) {
 static void *layer_main(void *ud) {
         struct layer_job *j = ud;
         struct pull *p = j->p;
-        take_slot(p);
+        reg_slots_take(&p->slots);
         if (!cancelled(p)) {
                 j->blob_fd = image_blob_tmpfile(p->s, &j->err);
                 j->rc = j->blob_fd < 0 ? j->blob_fd : download_layer(j);
         } else
                 j->rc = -ECANCELED;
-        give_slot(p);
+        reg_slots_give(&p->slots);
         if (j->rc < 0)
                 p->abort = 1;
         return NULL;
@@ -602,9 +584,9 @@ int registry_pull(struct image_store *s, const struct registry_config *cfg,
         struct pull p = {
                 .s = s, .cfg = cfg, .fn = fn, .ud = ud, .cancel = cancel};
         pthread_mutex_init(&p.progress_mu, NULL);
-        pthread_mutex_init(&p.slots_mu, NULL);
-        pthread_cond_init(&p.slots_cv, NULL);
-        p.slots = cfg && cfg->max_concurrent > 0 ? cfg->max_concurrent : 3;
+        reg_slots_init(&p.slots, cfg && cfg->max_concurrent > 0
+                                         ? cfg->max_concurrent
+                                         : 3);
         _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
         _cleanup_free_ char *scope = NULL;
         struct fetched_doc top = {0}, man = {0};
@@ -728,35 +710,21 @@ int registry_pull(struct image_store *s, const struct registry_config *cfg,
         free(have);
         if (r < 0)
                 goto out;
-        for (size_t i = 0; i < n; i++) {
-                if (jobs[i].present)
-                        continue;
-                if (pthread_create(&jobs[i].thread, NULL, layer_main,
-                                   &jobs[i]) != 0) {
-                        r = berr_setx(err, EAGAIN, "start a download thread");
-                        p.abort = 1;
-                        break;
+        {
+                struct reg_task *t = calloc(n ? n : 1, sizeof(*t));
+                if (!t) {
+                        r = -ENOMEM;
+                        goto out;
                 }
-                jobs[i].started = true;
+                for (size_t i = 0; i < n; i++)
+                        t[i] = (struct reg_task){.fn = layer_main,
+                                                 .arg = &jobs[i],
+                                                 .run = !jobs[i].present,
+                                                 .rc = &jobs[i].rc,
+                                                 .err = &jobs[i].err};
+                r = reg_run_tasks(t, n, &p.abort, err);
+                free(t);
         }
-        for (size_t i = 0; i < n; i++)
-                if (jobs[i].started)
-                        pthread_join(jobs[i].thread, NULL);
-        /* The first real error (not the EPIPE/ECANCELED of layers that
-         * were stopped because another one failed). */
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                if (jobs[i].rc < 0 && jobs[i].rc != -ECANCELED &&
-                    jobs[i].err.code) {
-                        r = jobs[i].rc;
-                        if (err)
-                                *err = jobs[i].err;
-                }
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                if (jobs[i].rc < 0) {
-                        r = jobs[i].rc;
-                        if (err)
-                                *err = jobs[i].err;
-                }
         if (r >= 0 && cancel && *cancel)
                 r = berr_setx(err, ECANCELED, "pull of %s cancelled", familiar);
         if (r < 0)
@@ -817,7 +785,6 @@ out:
         ref_parts_done(&p.ref);
         free(p.repo);
         pthread_mutex_destroy(&p.progress_mu);
-        pthread_mutex_destroy(&p.slots_mu);
-        pthread_cond_destroy(&p.slots_cv);
+        reg_slots_destroy(&p.slots);
         return r;
 }

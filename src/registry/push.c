@@ -21,6 +21,7 @@
 #include "image.h"
 #include "pull_internal.h"
 #include "registry.h"
+#include "tasks.h"
 #include "transport.h"
 #include "util.h"
 
@@ -39,8 +40,6 @@ struct push_job {
         char short_id[13];
         int rc;
         struct berr err;
-        pthread_t thread;
-        bool started;
 };
 
 struct push {
@@ -53,9 +52,7 @@ struct push {
         registry_progress_fn fn;
         void *ud;
         pthread_mutex_t progress_mu;
-        pthread_mutex_t slots_mu;
-        pthread_cond_t slots_cv;
-        int slots;
+        struct reg_slots slots;
         volatile int abort;
         const volatile int *cancel;
 };
@@ -254,11 +251,7 @@ out:
 static void *push_main(void *ud) {
         struct push_job *j = ud;
         struct push *p = j->p;
-        pthread_mutex_lock(&p->slots_mu);
-        while (p->slots == 0)
-                pthread_cond_wait(&p->slots_cv, &p->slots_mu);
-        p->slots--;
-        pthread_mutex_unlock(&p->slots_mu);
+        reg_slots_take(&p->slots);
         bool have = false;
         if (p->abort || (p->cancel && *p->cancel))
                 j->rc = -ECANCELED;
@@ -268,10 +261,7 @@ static void *push_main(void *ud) {
                 job_progress(j, "Layer already exists", -1, -1);
         else if (j->rc >= 0 && !have)
                 j->rc = upload_blob(j);
-        pthread_mutex_lock(&p->slots_mu);
-        p->slots++;
-        pthread_cond_signal(&p->slots_cv);
-        pthread_mutex_unlock(&p->slots_mu);
+        reg_slots_give(&p->slots);
         if (j->rc < 0)
                 p->abort = 1;
         return NULL;
@@ -342,9 +332,9 @@ int registry_push(struct image_store *s, const struct registry_config *cfg,
                 return r;
         struct push p = {.s = s, .fn = fn, .ud = ud, .cancel = cancel};
         pthread_mutex_init(&p.progress_mu, NULL);
-        pthread_mutex_init(&p.slots_mu, NULL);
-        pthread_cond_init(&p.slots_cv, NULL);
-        p.slots = cfg && cfg->max_concurrent > 0 ? cfg->max_concurrent : 5;
+        reg_slots_init(&p.slots, cfg && cfg->max_concurrent > 0
+                                         ? cfg->max_concurrent
+                                         : 5);
         struct image_push_layer *layers = NULL;
         size_t n = 0;
         struct push_job *jobs = NULL;
@@ -399,30 +389,22 @@ int registry_push(struct image_store *s, const struct registry_config *cfg,
                          layers[k].diff_id + 7);
                 progress(&p, j->short_id, "Preparing", -1, -1);
         }
-        for (size_t k = n; k-- > 0;) {
-                if (pthread_create(&jobs[k].thread, NULL, push_main,
-                                   &jobs[k]) != 0) {
-                        r = berr_setx(err, EAGAIN, "start an upload thread");
-                        p.abort = 1;
-                        break;
+        {
+                /* Top layer first, as docker lists them. */
+                struct reg_task *t = calloc(n ? n : 1, sizeof(*t));
+                if (!t) {
+                        r = -ENOMEM;
+                        goto out;
                 }
-                jobs[k].started = true;
+                for (size_t k = 0; k < n; k++)
+                        t[k] = (struct reg_task){.fn = push_main,
+                                                 .arg = &jobs[n - 1 - k],
+                                                 .run = true,
+                                                 .rc = &jobs[n - 1 - k].rc,
+                                                 .err = &jobs[n - 1 - k].err};
+                r = reg_run_tasks(t, n, &p.abort, err);
+                free(t);
         }
-        for (size_t k = 0; k < n; k++)
-                if (jobs[k].started)
-                        pthread_join(jobs[k].thread, NULL);
-        for (size_t k = 0; r >= 0 && k < n; k++)
-                if (jobs[k].rc < 0 && jobs[k].rc != -ECANCELED) {
-                        r = jobs[k].rc;
-                        if (err)
-                                *err = jobs[k].err;
-                }
-        for (size_t k = 0; r >= 0 && k < n; k++)
-                if (jobs[k].rc < 0) {
-                        r = jobs[k].rc;
-                        if (err)
-                                *err = jobs[k].err;
-                }
         if (r < 0)
                 goto out;
         /* The config, then the manifest. */
@@ -480,8 +462,7 @@ out:
         free(p.repo);
         free(p.scope);
         pthread_mutex_destroy(&p.progress_mu);
-        pthread_mutex_destroy(&p.slots_mu);
-        pthread_cond_destroy(&p.slots_cv);
+        reg_slots_destroy(&p.slots);
         return r;
 }
 

@@ -764,6 +764,15 @@ static char *base_url(struct reg_client *c, enum scheme s) {
                           c->host);
 }
 
+/* "Basic base64(user:password)"; NULL on ENOMEM. */
+static char *basic_auth(const struct reg_client *c) {
+        _cleanup_free_ char *up = str_printf("%s:%s", c->username,
+                                             c->password ? c->password : "");
+        _cleanup_free_ char *b =
+                up ? base64_encode(up, strlen(up), false) : NULL;
+        return b ? str_printf("Basic %s", b) : NULL;
+}
+
 int reg_do(struct reg_client *c, const struct reg_request *rq,
            struct reg_response *ret, struct berr *err) {
         _cleanup_free_ char *key = join_scopes(rq->scopes);
@@ -779,15 +788,8 @@ int reg_do(struct reg_client *c, const struct reg_request *rq,
                 pthread_mutex_unlock(&c->mu);
                 if (tok)
                         auth = str_printf("Bearer %s", tok);
-                else if (basic && c->username) {
-                        _cleanup_free_ char *up =
-                                str_printf("%s:%s", c->username,
-                                           c->password ? c->password : "");
-                        _cleanup_free_ char *b =
-                                up ? base64_encode(up, strlen(up), false)
-                                   : NULL;
-                        auth = b ? str_printf("Basic %s", b) : NULL;
-                }
+                else if (basic && c->username)
+                        auth = basic_auth(c);
         }
         bool absolute = !str_startswith(rq->url, "/");
         int attempts = 0, auth_rounds = 0;
@@ -876,13 +878,7 @@ int reg_do(struct reg_client *c, const struct reg_request *rq,
                         pthread_mutex_lock(&c->mu);
                         c->basic = true;
                         pthread_mutex_unlock(&c->mu);
-                        _cleanup_free_ char *up =
-                                str_printf("%s:%s", c->username,
-                                           c->password ? c->password : "");
-                        _cleanup_free_ char *b =
-                                up ? base64_encode(up, strlen(up), false)
-                                   : NULL;
-                        auth = b ? str_printf("Basic %s", b) : NULL;
+                        auth = basic_auth(c);
                 } else if (!strcmp(ch.scheme, "bearer")) {
                         char *tok = NULL;
                         int r = fetch_token(c, &ch, rq->scopes, key, &tok, err);

@@ -161,6 +161,13 @@ class Engine:
         except Exception:
             pass
         self.stop_daemon()
+        # The daemon's own workers (pulls, pushes, archive jobs) share its
+        # process group: none may outlive the test session.
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
         for pid in self.shim_pids():
             try:
                 os.kill(pid, signal.SIGKILL)
