@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "reference.h"
 #include "util.h"
 
 bool digest_valid(const char *d) {
@@ -541,41 +542,25 @@ void ref_parts_done(struct ref_parts *p) {
 
 int ref_split(const char *full, struct ref_parts *ret, struct berr *err) {
         memset(ret, 0, sizeof(*ret));
-        const char *slash = strchr(full, '/');
-        if (!slash || slash == full)
-                return berr_setx(err, EINVAL, "invalid reference \"%s\"", full);
-        const char *at = strchr(full, '@');
-        const char *end = at ? at : full + strlen(full);
-        const char *last_slash = slash;
-        for (const char *q = slash; q < end; q++)
-                if (*q == '/')
-                        last_slash = q;
-        const char *colon = NULL;
-        for (const char *q = last_slash; q < end; q++)
-                if (*q == ':')
-                        colon = q;
-        ret->domain = strndup(full, (size_t) (slash - full));
-        ret->path = strndup(slash + 1,
-                            (size_t) ((colon ? colon : end) - slash - 1));
-        ret->tag =
-                colon ? strndup(colon + 1, (size_t) (end - colon - 1)) : NULL;
-        ret->digest = at ? strdup(at + 1) : NULL;
-        if (!ret->domain || !ret->path || (colon && !ret->tag) ||
-            (at && !ret->digest)) {
+        struct reference r;
+        int rr = reference_parse_normalized(full, &r, err);
+        if (rr < 0)
+                return rr;
+        if (r.digest && !digest_valid(r.digest)) {
+                rr = berr_setx(err, EINVAL,
+                               "invalid digest in reference \"%s\" (only "
+                               "sha256 is supported)",
+                               full);
+                reference_done(&r);
+                return rr;
+        }
+        ret->domain = r.domain ? r.domain : strdup(REFERENCE_DEFAULT_DOMAIN);
+        ret->path = r.path;
+        ret->tag = r.tag;
+        ret->digest = r.digest;
+        if (!ret->domain || !ret->path) {
                 ref_parts_done(ret);
                 return -ENOMEM;
-        }
-        if (ret->digest && !digest_valid(ret->digest)) {
-                int r = berr_setx(err, EINVAL,
-                                  "invalid digest in reference \"%s\" (only "
-                                  "sha256 is supported)",
-                                  full);
-                ref_parts_done(ret);
-                return r;
-        }
-        if (!*ret->path) {
-                ref_parts_done(ret);
-                return berr_setx(err, EINVAL, "invalid reference \"%s\"", full);
         }
         return 0;
 }
