@@ -36,7 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from conftest import DOCKER, Engine, make_busybox_rootfs, wait_socket
 
@@ -545,10 +545,58 @@ class _FakeHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _token(self, head):
+        """The token server: Basic credentials (when users are set) buy a
+        bearer token for the scopes asked for."""
+        fake = self.server.fake
+        q = parse_qs(urlsplit(self.path).query)
+        with fake.lock:
+            fake.token_requests.append(q)
+        if fake.token_users:
+            auth = self.headers.get("Authorization", "")
+            try:
+                user, _, pw = base64.b64decode(
+                    auth.split(" ", 1)[1]).decode().partition(":")
+            except (IndexError, ValueError):
+                user = pw = None
+            if not auth.startswith("Basic ") or \
+                    fake.token_users.get(user) != pw:
+                return self._error(401, "UNAUTHORIZED",
+                                   "incorrect username or password", head)
+        tok = "tok-%d" % len(fake.tokens)
+        with fake.lock:
+            fake.tokens[tok] = set(q.get("scope", []))
+        return self._send(200, json.dumps(
+            {"token": tok, "expires_in": 300}).encode(), head=head)
+
+    def _authorized(self, path):
+        """Bearer mode: the token must carry a pull scope of the repo."""
+        fake = self.server.fake
+        auth = self.headers.get("Authorization", "")
+        scopes = fake.tokens.get(auth[7:]) if auth.startswith("Bearer ") \
+            else None
+        m = re.match(r"^/v2/(.+)/(manifests|blobs|tags)/", path)
+        if scopes is not None and (not m or any(
+                sc.startswith(f"repository:{m.group(1)}:") for sc in scopes)):
+            return True
+        scope = f'",scope="repository:{m.group(1)}:pull' if m else ""
+        body = json.dumps({"errors": [{"code": "UNAUTHORIZED",
+                                       "message": "authentication required"}]})
+        self._send(401, body.encode(), headers=[(
+            "WWW-Authenticate",
+            f'Bearer realm="{fake.url}/token",service="fake-registry'
+            f'{scope}"')], head=self.command == "HEAD")
+        return False
+
     def _serve(self, head):
         fake = self.server.fake
         path = urlsplit(self.path).path
         fake._record(self.command, path, dict(self.headers.items()))
+        if path == "/token":
+            return self._token(head)
+        if fake.bearer and path.startswith("/v2") and \
+                not self._authorized(path):
+            return
         if path in ("/v2", "/v2/"):
             return self._send(200, b"{}", head=head)
         m = re.match(r"^/loop/(\d+)/(sha256:[0-9a-f]{64})$", path)
@@ -590,6 +638,12 @@ class _FakeHandler(BaseHTTPRequestHandler):
         if mode == "redirect-once" and not redirected:
             return self._send(307, b"", headers=[
                 ("Location", f"{fake.url}/elsewhere/{digest}")])
+        if mode == "redirect-other-host" and fake.other:
+            # Like a registry sending blobs to its storage: a different
+            # host (port), which must not see the registry's credentials.
+            fake.other.blobs[digest] = data
+            return self._send(307, b"", headers=[
+                ("Location", f"{fake.other.url}/elsewhere/{digest}")])
         with fake.lock:
             n = fake.blob_gets.get(digest, 0)
             fake.blob_gets[digest] = n + 1
@@ -676,6 +730,11 @@ class FakeRegistry:
         self.blob_gets = {}
         self.lock = threading.Lock()
         self.slow_delay = 0.05
+        self.bearer = False      # ask for bearer tokens from /token
+        self.token_users = {}    # user -> password the token server takes
+        self.tokens = {}         # token -> scopes it was issued for
+        self.token_requests = []
+        self.other = None        # a second server for cross-host redirects
         self.httpd = None
         self.thread = None
 

@@ -895,3 +895,78 @@ def test_tls_registry_with_ca_in_certs_dir(engine, tls_registry, unique,
         assert sk.returncode == 0, sk.stderr
     finally:
         ce.teardown()
+
+
+# ------------------------------------------------------- bearer tokens ----
+
+def test_pull_with_bearer_token(engine, fake, native, unique, cleanup):
+    """The registry answers 401 with a Bearer challenge; the token server
+    is asked once for the repository's pull scope (service included), and
+    every registry request then carries that token."""
+    fake.bearer = True
+    img = R.busybox_image({"/t": b"token\n"}, unique_base=unique + "tok")
+    ref = fake.add(f"{unique}/tok", "1", img)
+    cleanup.append(ref)
+    native("pull", ref)
+    assert native("run", "--rm", ref, "cat", "/t").out == "token\n"
+    asked = [q for q in fake.token_requests
+             if q.get("scope") == [f"repository:{unique}/tok:pull"]]
+    assert asked, fake.token_requests
+    assert all(q.get("service") == ["fake-registry"] for q in asked)
+    # One token for the whole pull (cached), not one per request.
+    assert len(asked) == 1, asked
+    blob_gets = fake.seen(lambda m, p, h: m == "GET" and "/blobs/" in p)
+    assert blob_gets and all(
+        h.get("Authorization", "").startswith("Bearer tok-")
+        for _, _, h in blob_gets), blob_gets
+
+
+def test_bearer_token_server_credentials(engine, fake, native, unique,
+                                         cleanup):
+    """A token server that wants credentials: anonymous pulls are refused,
+    `login` checks them through the token server, and pulls work after."""
+    fake.bearer = True
+    fake.token_users = {"tok-user": "tok-pass"}
+    img = R.busybox_image({"/t": b"private\n"}, unique_base=unique + "tp")
+    ref = fake.add(f"{unique}/tokpriv", "1", img)
+    cleanup.append(ref)
+    before = R.image_store_files(engine) if engine.kind == "berthd" else None
+    r = native("pull", ref, check=False)
+    assert r.returncode != 0, r.text
+    assert says(r.err, r"unauthorized|denied|authentication|incorrect", ref), \
+        r.text
+    if before is not None:
+        assert R.image_store_files(engine) - before == set()
+    r = native("login", "-u", "tok-user", "--password-stdin", fake.host,
+               input="wrong\n", check=False)
+    assert r.returncode != 0, r.text
+    native("login", "-u", "tok-user", "--password-stdin", fake.host,
+           input="tok-pass\n")
+    native("pull", ref)
+    assert native("run", "--rm", ref, "cat", "/t").out == "private\n"
+
+
+def test_credentials_not_sent_to_another_host_on_redirect(engine, fake,
+                                                          native, unique,
+                                                          cleanup):
+    """A blob redirected to another host (port) is fetched without the
+    registry's Authorization header: tokens stay with the registry."""
+    other = R.FakeRegistry().start()
+    try:
+        fake.other = other
+        fake.bearer = True
+        img = R.busybox_image({"/r": b"elsewhere\n"},
+                              unique_base=unique + "oh")
+        for l in img.layers:
+            fake.blob_modes[l.digest] = "redirect-other-host"
+        ref = fake.add(f"{unique}/oh", "1", img)
+        cleanup.append(ref)
+        native("pull", ref)
+        assert native("run", "--rm", ref, "cat", "/r").out == "elsewhere\n"
+        got = other.seen(lambda m, p, h: m == "GET" and "/elsewhere/" in p)
+        assert len(got) >= len(img.layers), other.requests
+        leaked = [h for _, _, h in got
+                  if any(k.lower() == "authorization" for k in h)]
+        assert not leaked, f"credentials went to another host: {leaked}"
+    finally:
+        other.stop()
