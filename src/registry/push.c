@@ -26,7 +26,7 @@
 #include "util.h"
 
 /* Blobs above this go up in PATCH chunks of this size. */
-#define CHUNK_BYTES (64ll << 20)
+#define CHUNK_BYTES (32ll << 20)
 
 struct push;
 

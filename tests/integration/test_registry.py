@@ -13,6 +13,7 @@ which is how their expectations were checked.  Tests of berth-only things
 (the berth CLI, `--certs-dir`, the image store's files) skip there.
 """
 import base64
+import hashlib
 import json
 import os
 import re
@@ -970,3 +971,34 @@ def test_credentials_not_sent_to_another_host_on_redirect(engine, fake,
         assert not leaked, f"credentials went to another host: {leaked}"
     finally:
         other.stop()
+
+
+def test_push_large_layer_in_chunks(engine, registry, native, unique,
+                                    cleanup, workdir):
+    """A layer over berth's chunk size (32 MiB) goes up in PATCH chunks
+    and arrives whole: skopeo sees its digest, and it pulls back
+    bit-identical."""
+    if engine.kind != "berthd":
+        pytest.skip("the chunk size is berth's")
+    big = os.urandom(34 << 20)  # incompressible: the blob stays > 32 MiB
+    tar = R.layer_tar(files={"/big": big, "/id": unique.encode() + b"\n"},
+                      rootfs=R.busybox_rootfs())
+    ref = f"{registry.host}/{unique}/big:1"
+    engine.docker("import", "-c", 'CMD ["sh"]', "-", ref, input=tar,
+                  timeout=120)
+    cleanup.append(ref)
+    before = inspect(native, ref)
+    native("push", ref, timeout=300)
+    patches = [l for l in open(registry.log, errors="replace")
+               if "PATCH" in l and f"/v2/{unique}/big/blobs/uploads/" in l]
+    assert len(patches) >= 2, "expected a chunked upload (PATCH requests)"
+    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false",
+                          f"docker://{ref}"], capture_output=True, text=True,
+                         check=True).stdout
+    assert len(json.loads(out)["Layers"]) == 1
+    native("rmi", ref)
+    native("pull", ref, timeout=300)
+    after = inspect(native, ref)
+    assert after["Id"] == before["Id"]
+    r = native("run", "--rm", ref, "sha256sum", "/big")
+    assert r.out.split()[0] == hashlib.sha256(big).hexdigest()
