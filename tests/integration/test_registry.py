@@ -1002,3 +1002,89 @@ def test_push_large_layer_in_chunks(engine, registry, native, unique,
     assert after["Id"] == before["Id"]
     r = native("run", "--rm", ref, "sha256sum", "/big")
     assert r.out.split()[0] == hashlib.sha256(big).hexdigest()
+
+
+def test_foreign_layer_refused(engine, fake, native, unique):
+    """A non-distributable (foreign) layer with URLs elsewhere is not
+    fetched unless the daemon allows it: a clear error, nothing kept."""
+    if engine.kind != "berthd":
+        pytest.skip("dockerd 20.10 fetches foreign layers from their URLs")
+    img = R.busybox_image({"/f": b"foreign\n"}, unique_base=unique + "fl")
+    desc = img.manifest_obj["layers"][1]
+    desc["mediaType"] = \
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+    desc["urls"] = ["https://foreign.invalid/layer"]
+    img.manifest = json.dumps(img.manifest_obj).encode()
+    img.digest = R.sha256(img.manifest)
+    img.size = len(img.manifest)
+    ref = fake.add(f"{unique}/foreign", "1", img)
+    before = R.image_store_files(engine)
+    r = native("pull", ref, check=False)
+    assert_pull_failed_cleanly(native, engine, r, ref,
+                               r"non-distributable|foreign", before,
+                               "a foreign layer")
+    assert not fake.gets_of(desc["digest"]), "the foreign layer was fetched"
+
+
+def test_cancelled_pull_leaves_nothing(engine, fake, native, unique):
+    """The client goes away in the middle of a download: the daemon stops
+    the pull (as docker does), keeps no image, blob or layer, and leaves no
+    worker process behind."""
+    if engine.kind != "berthd":
+        pytest.skip("checks berthd's store and workers")
+    img = R.busybox_image({"/c": b"cancel\n"}, unique_base=unique + "cx")
+    for l in img.layers:
+        fake.blob_modes[l.digest] = "slow"
+    fake.slow_delay = 0.2  # a ~1 MB layer takes a few seconds
+    ref = fake.add(f"{unique}/cancel", "1", img)
+    before = R.image_store_files(engine)
+    p = native.popen("pull", ref)
+    deadline = time.time() + 20
+    while time.time() < deadline and not fake.seen(
+            lambda m, pa, h: m == "GET" and "/blobs/" in pa and
+            pa.endswith(img.layers[0].digest)):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.kill()
+    p.communicate()
+    daemon = engine.proc.pid
+
+    def workers():
+        kids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            # A pull worker is a fork of berthd: same name, berthd's child.
+            name = st.split("(", 1)[1].rsplit(")", 1)[0]
+            if int(st.rsplit(")", 1)[1].split()[1]) == daemon and \
+                    name == "berthd":
+                kids.append(int(pid))
+        return kids
+
+    deadline = time.time() + 15
+    while time.time() < deadline and workers():
+        time.sleep(0.1)
+    assert not workers(), "the pull worker outlived its cancelled request"
+    assert R.image_store_files(engine) - before == set()
+    assert ref not in native.image_refs()
+    assert native("ps").returncode == 0
+
+
+def test_pull_all_tags(engine, registry, native, unique, cleanup, workdir):
+    """pull -a brings every tag of the repository."""
+    imgs = {}
+    for tag in ("a", "b"):
+        imgs[tag] = R.busybox_image({"/tag": tag.encode() + b"\n"},
+                                    unique_base=unique + "all")
+        R.push_layout(registry, imgs[tag], f"{unique}/all", tag, workdir)
+    repo = f"{registry.host}/{unique}/all"
+    cleanup.extend([f"{repo}:a", f"{repo}:b"])
+    native("pull", "-a", repo)
+    for tag in ("a", "b"):
+        r = native("run", "--rm", f"{repo}:{tag}", "cat", "/tag")
+        assert r.out == f"{tag}\n"
