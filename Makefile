@@ -25,6 +25,7 @@ install: build
 	install -m 0755 $(BUILD)/src/cli/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -m 0755 $(BUILD)/src/shim/berth-shim $(DESTDIR)$(PREFIX)/libexec/berth/berth-shim
 	install -m 0755 $(BUILD)/src/init/berth-init $(DESTDIR)$(PREFIX)/libexec/berth/berth-init
+	install -m 0755 $(BUILD)/src/worker/berth-worker $(DESTDIR)$(PREFIX)/libexec/berth/berth-worker
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0644 contrib/berthd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/berthd.service
 	getent group berth >/dev/null || groupadd --system berth

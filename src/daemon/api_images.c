@@ -1,6 +1,6 @@
 /* /images/... of the Docker Engine API, over src/image/.  Work that reads
- * or writes whole archives (load, save, import) runs in a child process
- * so the loop keeps serving; the child uses the same on-disk store. */
+ * or writes whole archives (load, save, import) runs in a berth-worker
+ * process so the loop keeps serving; it uses the same on-disk store. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ctype.h>
@@ -93,7 +93,7 @@ out:
         free(j);
 }
 
-/* Run `fn` in a child; its stdout-equivalent is a temp file read back when
+/* Run the job in a berth-worker; its output is a temp file read back when
  * it exits.  Exit 0 = success (the file has the result), else the file
  * has the error message and the exit code is the errno. */
 static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
@@ -107,45 +107,34 @@ static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
                         close(in_fd);
                 return;
         }
-        pid_t pid = fork();
-        if (pid < 0) {
-                http_reply_error(r, 500, "fork: %s", strerror(errno));
+        json_t *params = json_pack("{s:s}", "job",
+                                   kind == JOB_LOAD     ? "load"
+                                   : kind == JOB_IMPORT ? "import"
+                                                        : "save");
+        if (params && kind == JOB_IMPORT) {
+                json_object_set_new(params, "ref",
+                                    ref ? json_string(ref) : json_null());
+                json_object_set_new(params, "config",
+                                    config_json ? json_string(config_json)
+                                                : json_null());
+                json_object_set_new(params, "comment",
+                                    comment ? json_string(comment)
+                                            : json_null());
+        } else if (params && kind == JOB_SAVE) {
+                json_t *a = json_array();
+                for (size_t i = 0; refs && refs[i]; i++)
+                        json_array_append_new(a, json_string(refs[i]));
+                json_object_set_new(params, "refs", a);
+        }
+        pid_t pid;
+        struct berr e = {0};
+        int rr = worker_spawn(d, params, in_fd, out, &pid, &e);
+        if (rr < 0) {
+                http_reply_errno(r, rr, e.msg);
                 close(out);
                 if (in_fd >= 0)
                         close(in_fd);
                 return;
-        }
-        if (pid == 0) {
-                /* Child: no loop, no HTTP; only the store and the fds. */
-                signal(SIGPIPE, SIG_DFL);
-                image_store_after_fork(d->images);
-                struct berr e = {0};
-                int rr = 0;
-                if (kind == JOB_LOAD) {
-                        char **msgs = NULL;
-                        rr = image_load(d->images, in_fd, &msgs, &e);
-                        for (size_t i = 0; rr >= 0 && msgs && msgs[i]; i++) {
-                                write_all(out, msgs[i], strlen(msgs[i]));
-                                write_all(out, "\n", 1);
-                        }
-                } else if (kind == JOB_IMPORT) {
-                        char *id = NULL;
-                        rr = image_import(d->images, in_fd, ref, config_json,
-                                          comment, &id, &e);
-                        if (rr >= 0 && id)
-                                write_all(out, id, strlen(id));
-                } else {
-                        rr = image_save(d->images, refs, out, &e);
-                }
-                if (rr < 0) {
-                        if (ftruncate(out, 0) < 0 ||
-                            lseek(out, 0, SEEK_SET) < 0)
-                                _exit(EIO);
-                        const char *m = berr_message(&e, rr);
-                        write_all(out, m, strlen(m));
-                        _exit(-rr > 0 && -rr < 256 ? -rr : EIO);
-                }
-                _exit(0);
         }
         if (in_fd >= 0)
                 close(in_fd);

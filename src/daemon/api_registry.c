@@ -1,5 +1,5 @@
 /* POST /images/create?fromImage= (pull), POST /images/{name}/push and
- * POST /auth.  Each runs in a worker process (fork) so the loop keeps
+ * POST /auth.  Each runs in a berth-worker process so the loop keeps
  * serving and the registry client may use threads; the worker writes
  * docker's JSON progress messages, one per line, into a pipe, and the
  * loop forwards them to the client.  Until the first progress message the
@@ -12,11 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base64.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "error.h"
@@ -43,240 +41,6 @@ struct reg_job {
         bool eof, exited, gone;
         int status;
 };
-
-/* ---- the worker's side ---- */
-
-static volatile int worker_cancel;
-
-static void on_term(int sig) {
-        (void) sig;
-        worker_cancel = 1;
-}
-
-struct worker_out {
-        int fd;
-};
-
-static void emit(int fd, json_t *j) {
-        char *t = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        if (!t)
-                return;
-        size_t n = strlen(t);
-        t[n] = '\n';
-        write_all(fd, t, n + 1);
-        free(t);
-}
-
-/* docker's text bar: "[=====>      ]  1.2MB/3.4MB". */
-static char *progress_bar(int64_t cur, int64_t total) {
-        char c[32], t[32];
-        human_size_si(c, sizeof(c), (double) cur, 4);
-        if (total <= 0)
-                return str_printf("%8s", c);
-        human_size_si(t, sizeof(t), (double) total, 4);
-        int width = 50;
-        int fill = (int) ((double) width * (double) cur / (double) total);
-        if (fill > width)
-                fill = width;
-        char bar[64];
-        int i = 0;
-        for (; i < fill - 1 && i < width; i++)
-                bar[i] = '=';
-        if (fill > 0 && i < width)
-                bar[i++] = fill == width ? '=' : '>';
-        for (; i < width; i++)
-                bar[i] = ' ';
-        bar[width] = '\0';
-        return str_printf("[%s] %8s/%s", bar, c, t);
-}
-
-static void on_progress(const char *id, const char *status, int64_t cur,
-                        int64_t total, void *ud) {
-        struct worker_out *o = ud;
-        json_t *j = json_pack("{s:s}", "status", status);
-        if (!j)
-                return;
-        if (cur >= 0) {
-                json_object_set_new(j, "progressDetail",
-                                    json_pack("{s:I, s:I}", "current",
-                                              (json_int_t) cur, "total",
-                                              (json_int_t) total));
-                char *bar = progress_bar(cur, total);
-                if (bar)
-                        json_object_set_new(j, "progress", json_string(bar));
-                free(bar);
-        } else if (id)
-                json_object_set_new(j, "progressDetail", json_object());
-        if (id)
-                json_object_set_new(j, "id", json_string(id));
-        emit(o->fd, j);
-}
-
-static void emit_error(int fd, const char *msg) {
-        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", msg,
-                           "error", msg));
-}
-
-/* X-Registry-Auth: base64url JSON, or {} / nothing. */
-struct auth_hold {
-        json_t *j;
-        char *user, *pass;
-        struct registry_auth a;
-};
-
-static void auth_parse(struct auth_hold *h, const char *header, json_t *body) {
-        memset(h, 0, sizeof(*h));
-        if (body)
-                h->j = json_incref(body);
-        else if (header && *header) {
-                char *text = NULL;
-                if (base64_decode(header, &text, NULL) >= 0)
-                        h->j = json_loads(text, 0, NULL);
-                free(text);
-        }
-        const char *u = json_string_value(json_object_get(h->j, "username"));
-        const char *p = json_string_value(json_object_get(h->j, "password"));
-        const char *au = json_string_value(json_object_get(h->j, "auth"));
-        if ((!u || !*u) && au && *au) {
-                char *up = NULL;
-                if (base64_decode(au, &up, NULL) >= 0) {
-                        char *colon = strchr(up, ':');
-                        if (colon) {
-                                *colon = '\0';
-                                h->user = strdup(up);
-                                h->pass = strdup(colon + 1);
-                        }
-                }
-                free(up);
-        }
-        h->a.username = h->user ? h->user : u;
-        h->a.password = h->pass ? h->pass : p;
-        h->a.identity_token =
-                json_string_value(json_object_get(h->j, "identitytoken"));
-        h->a.registry_token =
-                json_string_value(json_object_get(h->j, "registrytoken"));
-}
-
-static void auth_done(struct auth_hold *h) {
-        json_decref(h->j);
-        free(h->user);
-        free(h->pass);
-}
-
-struct pull_args {
-        char *ref;     /* image[:tag|@digest] */
-        bool all_tags; /* fromImage without tag */
-        char *platform;
-};
-
-static int worker_pull(struct daemon *d, const struct pull_args *a,
-                       const struct registry_auth *auth, int out,
-                       struct berr *e) {
-        struct worker_out o = {out};
-        char **tags = NULL;
-        int r = 0;
-        if (a->all_tags) {
-                _cleanup_free_ char *full = NULL;
-                r = reference_normalize(a->ref, &full, e);
-                if (r < 0)
-                        return r;
-                /* The repository without the default tag. */
-                char *colon = strrchr(full, ':');
-                char *slash = strrchr(full, '/');
-                if (colon && slash && colon > slash)
-                        *colon = '\0';
-                r = registry_list_tags(&d->registry, full, auth, &tags, e);
-                if (r < 0)
-                        return r;
-                if (!tags || !tags[0]) {
-                        strv_free(tags);
-                        return berr_setx(e, ENOENT, "%s has no tags", a->ref);
-                }
-                bool any_new = false;
-                for (size_t i = 0; tags[i] && r >= 0; i++) {
-                        _cleanup_free_ char *one =
-                                str_printf("%s:%s", full, tags[i]);
-                        char *id = NULL;
-                        bool fresh = false;
-                        r = one ? registry_pull(d->images, &d->registry, one,
-                                                a->platform, auth, on_progress,
-                                                &o, &worker_cancel, &id, &fresh,
-                                                e)
-                                : -ENOMEM;
-                        any_new = any_new || fresh;
-                        free(id);
-                }
-                strv_free(tags);
-                if (r < 0)
-                        return r;
-                char *fam = reference_familiar(full);
-                _cleanup_free_ char *st =
-                        str_printf("Status: %s for %s",
-                                   any_new ? "Downloaded newer image"
-                                           : "Image is up to date",
-                                   fam ? fam : full);
-                free(fam);
-                on_progress(NULL, st ? st : "", -1, -1, &o);
-                return 0;
-        }
-        char *id = NULL;
-        bool fresh = false;
-        r = registry_pull(d->images, &d->registry, a->ref, a->platform, auth,
-                          on_progress, &o, &worker_cancel, &id, &fresh, e);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *full = NULL;
-        struct berr e2 = {0};
-        reference_normalize(a->ref, &full, &e2);
-        char *fam = full ? reference_familiar(full) : NULL;
-        _cleanup_free_ char *st = str_printf("Status: %s for %s",
-                                             fresh ? "Downloaded newer image"
-                                                   : "Image is up to date",
-                                             fam ? fam : a->ref);
-        free(fam);
-        free(id);
-        on_progress(NULL, st ? st : "", -1, -1, &o);
-        return 0;
-}
-
-static int worker_push(struct daemon *d, const char *ref,
-                       const struct registry_auth *auth, int out,
-                       struct berr *e) {
-        struct worker_out o = {out};
-        char *digest = NULL;
-        int64_t size = 0;
-        int r = registry_push(d->images, &d->registry, ref, auth, on_progress,
-                              &o, &worker_cancel, &digest, &size, e);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *full = NULL;
-        struct berr e2 = {0};
-        reference_normalize(ref, &full, &e2);
-        const char *colon = full ? strrchr(full, ':') : NULL;
-        const char *tag = colon && !strchr(colon, '/') ? colon + 1 : "latest";
-        _cleanup_free_ char *line = str_printf("%s: digest: %s size: %lld", tag,
-                                               digest, (long long) size);
-        on_progress(NULL, line ? line : "", -1, -1, &o);
-        emit(out, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail",
-                            "aux", "Tag", tag, "Digest", digest, "Size",
-                            (json_int_t) size));
-        free(digest);
-        return 0;
-}
-
-static int worker_login(struct daemon *d, const char *server,
-                        const struct registry_auth *auth, int out,
-                        struct berr *e) {
-        char *token = NULL;
-        int r = registry_login(&d->registry, server, auth, &token, e);
-        if (r < 0)
-                return r;
-        emit(out, json_pack("{s:s, s:s}", "Status", "Login Succeeded",
-                            "IdentityToken", token ? token : ""));
-        free(token);
-        return 0;
-}
 
 /* ---- the loop's side ---- */
 
@@ -428,56 +192,28 @@ static void job_exited(pid_t pid, int status, void *ud) {
 
 struct job_args {
         enum reg_kind kind;
-        struct pull_args pull;
-        char *ref;    /* push */
-        char *server; /* login */
+        char *ref;      /* pull: image[:tag|@digest]; push: the reference */
+        bool all_tags;  /* pull of fromImage without a tag */
+        char *platform; /* pull */
 };
 
-static void start_job(struct daemon *d, struct http_req *r,
-                      const struct job_args *a, struct auth_hold *auth,
-                      const char *event_ref) {
+static void start_job(struct daemon *d, struct http_req *r, json_t *params,
+                      enum reg_kind kind, const char *event_ref) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) {
+                json_decref(params);
                 http_reply_error(r, 500, "pipe: %s", strerror(errno));
                 return;
         }
-        pid_t pid = fork();
-        if (pid < 0) {
-                http_reply_error(r, 500, "fork: %s", strerror(errno));
+        pid_t pid;
+        struct berr e = {0};
+        int rr = worker_spawn(d, params, -1, p[1], &pid, &e);
+        close(p[1]);
+        if (rr < 0) {
                 close(p[0]);
-                close(p[1]);
+                http_reply_errno(r, rr, e.msg);
                 return;
         }
-        if (pid == 0) {
-                /* The worker: no loop, no HTTP; the store, the registry
-                 * and the pipe. */
-                close(p[0]);
-                prctl(PR_SET_PDEATHSIG, SIGTERM);
-                struct sigaction sa = {.sa_handler = on_term};
-                sigaction(SIGTERM, &sa, NULL);
-                sigset_t all;
-                sigemptyset(&all);
-                sigaddset(&all, SIGTERM);
-                sigprocmask(SIG_UNBLOCK, &all, NULL);
-                if (getppid() == 1)
-                        _exit(ECANCELED);
-                image_store_after_fork(d->images);
-                registry_global_init();
-                struct berr e = {0};
-                int rr;
-                if (a->kind == REG_PULL)
-                        rr = worker_pull(d, &a->pull, &auth->a, p[1], &e);
-                else if (a->kind == REG_PUSH)
-                        rr = worker_push(d, a->ref, &auth->a, p[1], &e);
-                else
-                        rr = worker_login(d, a->server, &auth->a, p[1], &e);
-                if (rr < 0) {
-                        emit_error(p[1], berr_message(&e, rr));
-                        _exit(-rr > 0 && -rr < 256 ? -rr : EIO);
-                }
-                _exit(0);
-        }
-        close(p[1]);
         struct reg_job *j = calloc(1, sizeof(*j));
         if (!j) {
                 kill(pid, SIGTERM);
@@ -487,7 +223,7 @@ static void start_job(struct daemon *d, struct http_req *r,
         }
         j->d = d;
         j->r = r;
-        j->kind = a->kind;
+        j->kind = kind;
         j->pid = pid;
         j->fd = p[0];
         j->held = json_array();
@@ -501,9 +237,8 @@ static void start_job(struct daemon *d, struct http_req *r,
                 int st;
                 loop_del_fd(d->loop, p[0]);
                 char tmp[4096];
-                ssize_t n;
                 fcntl(p[0], F_SETFL, 0);
-                while ((n = read(p[0], tmp, sizeof(tmp))) > 0)
+                while (read(p[0], tmp, sizeof(tmp)) > 0)
                         ;
                 close(p[0]);
                 j->fd = -1;
@@ -514,15 +249,21 @@ static void start_job(struct daemon *d, struct http_req *r,
         }
 }
 
-/* A pull or push of `full`, with the request's X-Registry-Auth. */
+/* A pull or push of `full`, with the request's X-Registry-Auth (decoded
+ * by the worker). */
 static void start_ref_job(struct daemon *d, struct http_req *r,
                           const struct job_args *a, const char *full) {
-        struct auth_hold auth;
-        auth_parse(&auth, http_header(r, "X-Registry-Auth"), NULL);
+        const char *auth = http_header(r, "X-Registry-Auth");
+        json_t *params = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "job",
+                                   a->kind == REG_PULL ? "pull" : "push", "ref",
+                                   a->ref, "all_tags", a->all_tags, "platform",
+                                   a->platform, "auth", auth);
         char *fam = reference_familiar(full);
-        start_job(d, r, a, &auth, fam ? fam : full);
+        if (!params)
+                http_reply_error(r, 500, "out of memory");
+        else
+                start_job(d, r, params, a->kind, fam ? fam : full);
         free(fam);
-        auth_done(&auth);
 }
 
 void api_pull(struct daemon *d, struct http_req *r) {
@@ -541,40 +282,39 @@ void api_pull(struct daemon *d, struct http_req *r) {
                 has_tag = strchr(last, ':') || strchr(from, '@');
         }
         if (tag && *tag && !has_tag)
-                a.pull.ref = str_printf(
-                        "%s%s%s", from,
-                        str_startswith(tag, "sha256:") ? "@" : ":", tag);
+                a.ref = str_printf("%s%s%s", from,
+                                   str_startswith(tag, "sha256:") ? "@" : ":",
+                                   tag);
         else
-                a.pull.ref = strdup(from);
-        a.pull.all_tags = !has_tag && (!tag || !*tag);
+                a.ref = strdup(from);
+        a.all_tags = !has_tag && (!tag || !*tag);
         const char *plat = http_query(r, "platform");
-        a.pull.platform = plat && *plat ? strdup(plat) : NULL;
+        a.platform = plat && *plat ? strdup(plat) : NULL;
         _cleanup_free_ char *full = NULL;
         struct berr e = {0};
-        int rr = a.pull.ref ? reference_normalize(a.pull.ref, &full, &e)
-                            : -ENOMEM;
+        int rr = a.ref ? reference_normalize(a.ref, &full, &e) : -ENOMEM;
         if (rr < 0) {
                 http_reply_errno(r, rr, e.msg);
-                free(a.pull.ref);
-                free(a.pull.platform);
+                free(a.ref);
+                free(a.platform);
                 return;
         }
-        if (a.pull.platform) {
+        if (a.platform) {
                 /* Refuse a malformed platform before any network work. */
-                const char *p = a.pull.platform;
+                const char *p = a.platform;
                 if (!*p || p[0] == '/' || strstr(p, "//")) {
                         http_reply_error(r, 400,
                                          "invalid platform \"%s\": expected "
                                          "os/arch[/variant]",
                                          p);
-                        free(a.pull.ref);
-                        free(a.pull.platform);
+                        free(a.ref);
+                        free(a.platform);
                         return;
                 }
         }
         start_ref_job(d, r, &a, full);
-        free(a.pull.ref);
-        free(a.pull.platform);
+        free(a.ref);
+        free(a.platform);
 }
 
 void api_push(struct daemon *d, struct http_req *r, const char *name) {
@@ -605,14 +345,13 @@ void api_auth(struct daemon *d, struct http_req *r) {
         json_t *body = http_body_json(r, false);
         if (!body)
                 return;
-        struct auth_hold auth;
-        auth_parse(&auth, NULL, body);
-        struct job_args a = {
-                .kind = REG_LOGIN,
-                .server = (char *) json_string_value(
-                        json_object_get(body, "serveraddress")),
-        };
-        start_job(d, r, &a, &auth, NULL);
-        auth_done(&auth);
+        json_t *params = json_pack(
+                "{s:s, s:O, s:s?}", "job", "login", "auth_body", body, "server",
+                json_string_value(json_object_get(body, "serveraddress")));
         json_decref(body);
+        if (!params) {
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        start_job(d, r, params, REG_LOGIN, NULL);
 }

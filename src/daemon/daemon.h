@@ -89,6 +89,7 @@ struct daemon {
         char *shim_binary;
         char *init_binary;
         char *runtime_binary;
+        char *worker_binary;
         int ctr_dirfd;   /* DATA_ROOT/containers */
         int vol_dirfd;   /* DATA_ROOT/volumes */
         int shims_dirfd; /* EXEC_ROOT/shims */
@@ -163,6 +164,13 @@ void api_push(struct daemon *d, struct http_req *r, const char *name);
 void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
 void logs_container_exited(struct daemon *d, struct container *c);
+
+/* ---- berth-worker (worker.c) ---- */
+/* Start a worker for the job `params` (stolen; the daemon adds the image
+ * store and registry settings) with `out_fd` as its output and `in_fd`
+ * (or -1) as its input archive.  The child is the caller's to watch. */
+int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
+                 pid_t *ret_pid, struct berr *err);
 
 /* ---- helpers (util in daemon) ---- */
 char *now_rfc3339(void);

@@ -189,6 +189,7 @@ static char *find_helper(const char *name) {
                         str_printf("%s/../libexec/berth/%s", dir, name),
                         str_printf("%s/../shim/%s", dir, name),
                         str_printf("%s/../init/%s", dir, name),
+                        str_printf("%s/../worker/%s", dir, name),
                 };
                 char *found = NULL;
                 for (size_t i = 0; i < ELEMENTSOF(cands); i++) {
@@ -333,6 +334,7 @@ int main(int argc, char **argv) {
         }
         d.shim_binary = o.shim ? strdup(o.shim) : find_helper("berth-shim");
         d.init_binary = o.init ? strdup(o.init) : find_helper("berth-init");
+        d.worker_binary = find_helper("berth-worker");
         d.runtime_root = str_printf("%s/runtime", d.exec_root);
         d.registry.certs_dir = o.certs_dir ? o.certs_dir : "/etc/berth/certs.d";
         d.registry.insecure = o.insecure;

@@ -20,9 +20,14 @@
 struct berr;
 struct image_store;
 
-/* Open the store at `root` (e.g. /var/lib/berth/image), creating it. */
+/* Open the store at `root` (e.g. /var/lib/berth/image), creating it and
+ * removing what interrupted work left in tmp/: for the store's owner (the
+ * daemon), once. */
 int image_store_open(const char *root, struct image_store **ret,
                      struct berr *err);
+/* The same for a worker process beside the owner: tmp/ is left alone. */
+int image_store_attach(const char *root, struct image_store **ret,
+                       struct berr *err);
 struct image_store *image_store_free(struct image_store *s);
 /* In a forked child that uses the store: take a lock of its own. */
 int image_store_after_fork(struct image_store *s);

@@ -31,6 +31,10 @@ json_t *store_chain_ids(json_t *diff_ids);
 /* images/HEX.json ({"Id", "RepoDigests", "Manifests"}); {} if none. */
 json_t *store_image_record(struct image_store *s, const char *id);
 json_t *store_repo_digests(struct image_store *s, const char *id);
+/* Familiar tags ("busybox:latest") naming image `id`. */
+json_t *store_tags_of(struct image_store *s, const char *id, json_t *repos);
+/* A layer directory's uncompressed size (layer.json), 0 if unknown. */
+int64_t store_layer_size(struct image_store *s, const char *chain);
 
 /* With the lock held. */
 int store_tag_locked(struct image_store *s, const char *id, const char *new_ref,

@@ -1059,10 +1059,11 @@ def test_cancelled_pull_leaves_nothing(engine, fake, native, unique):
                     st = f.read()
             except OSError:
                 continue
-            # A pull worker is a fork of berthd: same name, berthd's child.
+            # A pull worker: berthd's child berth-worker (or a fork of
+            # berthd on its way to exec it).
             name = st.split("(", 1)[1].rsplit(")", 1)[0]
             if int(st.rsplit(")", 1)[1].split()[1]) == daemon and \
-                    name == "berthd":
+                    name in ("berthd", "berth-worker"):
                 kids.append(int(pid))
         return kids
 

@@ -1,0 +1,415 @@
+/* berth-worker: what berthd hands to a separate process - registry pulls,
+ * pushes and logins, and whole-archive image work (load, import, save).
+ * The daemon stays small (it never maps libcurl or libarchive) and the
+ * registry client may use threads here, away from any process that
+ * clones containers.
+ *
+ * Protocol (docs/ARCHITECTURE.md): fd 0 carries one JSON object with the
+ * job and its parameters (credentials travel here, never in argv); fd 1
+ * gets the output - docker's JSON progress messages one per line for
+ * registry jobs, the messages/id/archive for archive jobs; fd 3 is the
+ * archive read by load and import.  The exit status is 0 or an errno;
+ * on failure the last thing written to fd 1 is the error (a JSON
+ * {"error"} line for registry jobs, the message alone for archive jobs,
+ * whose output file is emptied first).  SIGTERM cancels. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "cleanup.h"
+#include "error.h"
+#include "image.h"
+#include "registry.h"
+#include "util.h"
+
+struct ctx {
+        struct image_store *images;
+        struct registry_config reg;
+        char **insecure;
+        char **nondist;
+};
+
+static volatile int worker_cancel;
+
+static void on_term(int sig) {
+        (void) sig;
+        worker_cancel = 1;
+}
+
+struct worker_out {
+        int fd;
+};
+
+static void emit(int fd, json_t *j) {
+        char *t = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!t)
+                return;
+        size_t n = strlen(t);
+        t[n] = '\n';
+        write_all(fd, t, n + 1);
+        free(t);
+}
+
+/* docker's text bar: "[=====>      ]  1.2MB/3.4MB". */
+static char *progress_bar(int64_t cur, int64_t total) {
+        char c[32], t[32];
+        human_size_si(c, sizeof(c), (double) cur, 4);
+        if (total <= 0)
+                return str_printf("%8s", c);
+        human_size_si(t, sizeof(t), (double) total, 4);
+        int width = 50;
+        int fill = (int) ((double) width * (double) cur / (double) total);
+        if (fill > width)
+                fill = width;
+        char bar[64];
+        int i = 0;
+        for (; i < fill - 1 && i < width; i++)
+                bar[i] = '=';
+        if (fill > 0 && i < width)
+                bar[i++] = fill == width ? '=' : '>';
+        for (; i < width; i++)
+                bar[i] = ' ';
+        bar[width] = '\0';
+        return str_printf("[%s] %8s/%s", bar, c, t);
+}
+
+static void on_progress(const char *id, const char *status, int64_t cur,
+                        int64_t total, void *ud) {
+        struct worker_out *o = ud;
+        json_t *j = json_pack("{s:s}", "status", status);
+        if (!j)
+                return;
+        if (cur >= 0) {
+                json_object_set_new(j, "progressDetail",
+                                    json_pack("{s:I, s:I}", "current",
+                                              (json_int_t) cur, "total",
+                                              (json_int_t) total));
+                char *bar = progress_bar(cur, total);
+                if (bar)
+                        json_object_set_new(j, "progress", json_string(bar));
+                free(bar);
+        } else if (id)
+                json_object_set_new(j, "progressDetail", json_object());
+        if (id)
+                json_object_set_new(j, "id", json_string(id));
+        emit(o->fd, j);
+}
+
+static void emit_error(int fd, const char *msg) {
+        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", msg,
+                           "error", msg));
+}
+
+/* X-Registry-Auth: base64url JSON, or {} / nothing. */
+struct auth_hold {
+        json_t *j;
+        char *user, *pass;
+        struct registry_auth a;
+};
+
+static void auth_parse(struct auth_hold *h, const char *header, json_t *body) {
+        memset(h, 0, sizeof(*h));
+        if (body)
+                h->j = json_incref(body);
+        else if (header && *header) {
+                char *text = NULL;
+                if (base64_decode(header, &text, NULL) >= 0)
+                        h->j = json_loads(text, 0, NULL);
+                free(text);
+        }
+        const char *u = json_string_value(json_object_get(h->j, "username"));
+        const char *p = json_string_value(json_object_get(h->j, "password"));
+        const char *au = json_string_value(json_object_get(h->j, "auth"));
+        if ((!u || !*u) && au && *au) {
+                char *up = NULL;
+                if (base64_decode(au, &up, NULL) >= 0) {
+                        char *colon = strchr(up, ':');
+                        if (colon) {
+                                *colon = '\0';
+                                h->user = strdup(up);
+                                h->pass = strdup(colon + 1);
+                        }
+                }
+                free(up);
+        }
+        h->a.username = h->user ? h->user : u;
+        h->a.password = h->pass ? h->pass : p;
+        h->a.identity_token =
+                json_string_value(json_object_get(h->j, "identitytoken"));
+        h->a.registry_token =
+                json_string_value(json_object_get(h->j, "registrytoken"));
+}
+
+static void auth_done(struct auth_hold *h) {
+        json_decref(h->j);
+        free(h->user);
+        free(h->pass);
+}
+
+struct pull_args {
+        char *ref;     /* image[:tag|@digest] */
+        bool all_tags; /* fromImage without tag */
+        char *platform;
+};
+
+static int worker_pull(struct ctx *d, const struct pull_args *a,
+                       const struct registry_auth *auth, int out,
+                       struct berr *e) {
+        struct worker_out o = {out};
+        char **tags = NULL;
+        int r = 0;
+        if (a->all_tags) {
+                _cleanup_free_ char *full = NULL;
+                r = reference_normalize(a->ref, &full, e);
+                if (r < 0)
+                        return r;
+                /* The repository without the default tag. */
+                char *colon = strrchr(full, ':');
+                char *slash = strrchr(full, '/');
+                if (colon && slash && colon > slash)
+                        *colon = '\0';
+                r = registry_list_tags(&d->reg, full, auth, &tags, e);
+                if (r < 0)
+                        return r;
+                if (!tags || !tags[0]) {
+                        strv_free(tags);
+                        return berr_setx(e, ENOENT, "%s has no tags", a->ref);
+                }
+                bool any_new = false;
+                for (size_t i = 0; tags[i] && r >= 0; i++) {
+                        _cleanup_free_ char *one =
+                                str_printf("%s:%s", full, tags[i]);
+                        char *id = NULL;
+                        bool fresh = false;
+                        r = one ? registry_pull(d->images, &d->reg, one,
+                                                a->platform, auth, on_progress,
+                                                &o, &worker_cancel, &id, &fresh,
+                                                e)
+                                : -ENOMEM;
+                        any_new = any_new || fresh;
+                        free(id);
+                }
+                strv_free(tags);
+                if (r < 0)
+                        return r;
+                char *fam = reference_familiar(full);
+                _cleanup_free_ char *st =
+                        str_printf("Status: %s for %s",
+                                   any_new ? "Downloaded newer image"
+                                           : "Image is up to date",
+                                   fam ? fam : full);
+                free(fam);
+                on_progress(NULL, st ? st : "", -1, -1, &o);
+                return 0;
+        }
+        char *id = NULL;
+        bool fresh = false;
+        r = registry_pull(d->images, &d->reg, a->ref, a->platform, auth,
+                          on_progress, &o, &worker_cancel, &id, &fresh, e);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *full = NULL;
+        struct berr e2 = {0};
+        reference_normalize(a->ref, &full, &e2);
+        char *fam = full ? reference_familiar(full) : NULL;
+        _cleanup_free_ char *st = str_printf("Status: %s for %s",
+                                             fresh ? "Downloaded newer image"
+                                                   : "Image is up to date",
+                                             fam ? fam : a->ref);
+        free(fam);
+        free(id);
+        on_progress(NULL, st ? st : "", -1, -1, &o);
+        return 0;
+}
+
+static int worker_push(struct ctx *d, const char *ref,
+                       const struct registry_auth *auth, int out,
+                       struct berr *e) {
+        struct worker_out o = {out};
+        char *digest = NULL;
+        int64_t size = 0;
+        int r = registry_push(d->images, &d->reg, ref, auth, on_progress, &o,
+                              &worker_cancel, &digest, &size, e);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *full = NULL;
+        struct berr e2 = {0};
+        reference_normalize(ref, &full, &e2);
+        const char *colon = full ? strrchr(full, ':') : NULL;
+        const char *tag = colon && !strchr(colon, '/') ? colon + 1 : "latest";
+        _cleanup_free_ char *line = str_printf("%s: digest: %s size: %lld", tag,
+                                               digest, (long long) size);
+        on_progress(NULL, line ? line : "", -1, -1, &o);
+        emit(out, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail",
+                            "aux", "Tag", tag, "Digest", digest, "Size",
+                            (json_int_t) size));
+        free(digest);
+        return 0;
+}
+
+static int worker_login(struct ctx *d, const char *server,
+                        const struct registry_auth *auth, int out,
+                        struct berr *e) {
+        char *token = NULL;
+        int r = registry_login(&d->reg, server, auth, &token, e);
+        if (r < 0)
+                return r;
+        emit(out, json_pack("{s:s, s:s}", "Status", "Login Succeeded",
+                            "IdentityToken", token ? token : ""));
+        free(token);
+        return 0;
+}
+
+/* ---- archive jobs ---- */
+
+static int archive_job(struct ctx *d, const char *job, json_t *p,
+                       struct berr *e) {
+        int out = 1, in = 3;
+        int r;
+        if (!strcmp(job, "load")) {
+                char **msgs = NULL;
+                r = image_load(d->images, in, &msgs, e);
+                for (size_t i = 0; r >= 0 && msgs && msgs[i]; i++) {
+                        write_all(out, msgs[i], strlen(msgs[i]));
+                        write_all(out, "\n", 1);
+                }
+                strv_free(msgs);
+        } else if (!strcmp(job, "import")) {
+                char *id = NULL;
+                r = image_import(
+                        d->images, in,
+                        json_string_value(json_object_get(p, "ref")),
+                        json_string_value(json_object_get(p, "config")),
+                        json_string_value(json_object_get(p, "comment")), &id,
+                        e);
+                if (r >= 0 && id)
+                        write_all(out, id, strlen(id));
+                free(id);
+        } else {
+                char **refs = NULL;
+                size_t i;
+                json_t *v;
+                json_array_foreach(json_object_get(p, "refs"), i,
+                                   v) if (json_string_value(v))
+                        strv_push(&refs, json_string_value(v));
+                r = image_save(d->images, refs, out, e);
+                strv_free(refs);
+        }
+        if (r < 0) {
+                /* The output file holds the error message instead. */
+                if (ftruncate(out, 0) < 0 || lseek(out, 0, SEEK_SET) < 0)
+                        return r;
+                const char *m = berr_message(e, r);
+                write_all(out, m, strlen(m));
+        }
+        return r;
+}
+
+static char **strv_of(json_t *a) {
+        char **v = NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(a, i, x) if (json_string_value(x))
+                strv_push(&v, json_string_value(x));
+        return v;
+}
+
+int main(int argc, char **argv) {
+        (void) argc;
+        (void) argv;
+        /* Die with the daemon: a pull nobody waits for is cancelled. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        struct sigaction sa = {.sa_handler = on_term};
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        sigset_t all;
+        sigemptyset(&all);
+        sigaddset(&all, SIGTERM);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        if (getppid() == 1)
+                return ECANCELED;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (read_fd_all(0, 1 << 20, &text, &len) < 0) {
+                fprintf(stderr, "berth-worker: read the job from stdin: %m\n");
+                return EINVAL;
+        }
+        json_error_t je;
+        json_t *p = json_loadb(text, len, 0, &je);
+        const char *job = json_string_value(json_object_get(p, "job"));
+        const char *root = json_string_value(json_object_get(p, "image_root"));
+        if (!job || !root) {
+                fprintf(stderr,
+                        "berth-worker: the job on stdin needs \"job\" and "
+                        "\"image_root\" (%s)\n",
+                        p ? "missing" : je.text);
+                json_decref(p);
+                return EINVAL;
+        }
+        struct ctx d = {0};
+        json_t *rc = json_object_get(p, "registry");
+        d.insecure = strv_of(json_object_get(rc, "insecure"));
+        d.nondist = strv_of(json_object_get(rc, "allow_nondistributable"));
+        d.reg.certs_dir = json_string_value(json_object_get(rc, "certs_dir"));
+        d.reg.insecure = d.insecure;
+        d.reg.allow_nondistributable = d.nondist;
+        d.reg.max_concurrent =
+                (int) json_integer_value(json_object_get(rc, "max_concurrent"));
+        struct berr e = {0};
+        int r = image_store_attach(root, &d.images, &e);
+        bool registry_job = !strcmp(job, "pull") || !strcmp(job, "push") ||
+                            !strcmp(job, "login");
+        if (r >= 0 && registry_job) {
+                r = registry_global_init();
+                if (r < 0)
+                        berr_setx(&e, EIO, "initialize libcurl");
+        }
+        if (r >= 0) {
+                struct auth_hold auth;
+                auth_parse(&auth, json_string_value(json_object_get(p, "auth")),
+                           json_object_get(p, "auth_body"));
+                if (!strcmp(job, "pull")) {
+                        struct pull_args a = {
+                                .ref = (char *) json_string_value(
+                                        json_object_get(p, "ref")),
+                                .all_tags = json_is_true(
+                                        json_object_get(p, "all_tags")),
+                                .platform = (char *) json_string_value(
+                                        json_object_get(p, "platform")),
+                        };
+                        r = a.ref ? worker_pull(&d, &a, &auth.a, 1, &e)
+                                  : berr_setx(&e, EINVAL, "no reference");
+                } else if (!strcmp(job, "push")) {
+                        const char *ref =
+                                json_string_value(json_object_get(p, "ref"));
+                        r = ref ? worker_push(&d, ref, &auth.a, 1, &e)
+                                : berr_setx(&e, EINVAL, "no reference");
+                } else if (!strcmp(job, "login")) {
+                        r = worker_login(
+                                &d,
+                                json_string_value(json_object_get(p, "server")),
+                                &auth.a, 1, &e);
+                } else if (!strcmp(job, "load") || !strcmp(job, "import") ||
+                           !strcmp(job, "save")) {
+                        r = archive_job(&d, job, p, &e);
+                } else {
+                        r = berr_setx(&e, EINVAL, "unknown job \"%s\"", job);
+                }
+                auth_done(&auth);
+        }
+        if (r < 0 && (registry_job || !d.images))
+                emit_error(1, berr_message(&e, r));
+        image_store_free(d.images);
+        strv_free(d.insecure);
+        strv_free(d.nondist);
+        json_decref(p);
+        return r >= 0 ? 0 : -r > 0 && -r < 256 ? -r : EIO;
+}
