@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -45,7 +46,28 @@ static void on_term(int sig) {
 
 struct worker_out {
         int fd;
+        /* When each id's transfer started (progress callbacks are
+         * serialized by the registry client: no lock needed). */
+        struct {
+                char id[16];
+                int64_t start;
+        } starts[64];
+        size_t n_starts;
 };
+
+static int64_t start_of(struct worker_out *o, const char *id) {
+        const char *key = id ? id : "";
+        for (size_t i = 0; i < o->n_starts; i++)
+                if (!strcmp(o->starts[i].id, key))
+                        return o->starts[i].start;
+        int64_t now = (int64_t) time(NULL);
+        if (o->n_starts < ELEMENTSOF(o->starts)) {
+                snprintf(o->starts[o->n_starts].id,
+                         sizeof(o->starts[0].id), "%s", key);
+                o->starts[o->n_starts++].start = now;
+        }
+        return now;
+}
 
 static void emit(int fd, json_t *j) {
         char *t = json_dumps(j, JSON_COMPACT);
@@ -88,10 +110,13 @@ static void on_progress(const char *id, const char *status, int64_t cur,
         if (!j)
                 return;
         if (cur >= 0) {
+                /* "start" (unix seconds the transfer began) lets the CLI
+                 * show the time left, from the speed so far. */
                 json_object_set_new(j, "progressDetail",
-                                    json_pack("{s:I, s:I}", "current",
+                                    json_pack("{s:I, s:I, s:I}", "current",
                                               (json_int_t) cur, "total",
-                                              (json_int_t) total));
+                                              (json_int_t) total, "start",
+                                              (json_int_t) start_of(o, id)));
                 char *bar = progress_bar(cur, total);
                 if (bar)
                         json_object_set_new(j, "progress", json_string(bar));
@@ -163,7 +188,7 @@ struct pull_args {
 static int worker_pull(struct ctx *d, const struct pull_args *a,
                        const struct registry_auth *auth, int out,
                        struct berr *e) {
-        struct worker_out o = {out};
+        struct worker_out o = {.fd = out};
         char **tags = NULL;
         int r = 0;
         if (a->all_tags) {
@@ -233,7 +258,7 @@ static int worker_pull(struct ctx *d, const struct pull_args *a,
 static int worker_push(struct ctx *d, const char *ref,
                        const struct registry_auth *auth, int out,
                        struct berr *e) {
-        struct worker_out o = {out};
+        struct worker_out o = {.fd = out};
         char *digest = NULL;
         int64_t size = 0;
         int r = registry_push(d->images, &d->reg, ref, auth, on_progress, &o,
