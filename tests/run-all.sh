@@ -107,6 +107,19 @@ if [ -x build-asan/src/runtime/berth-runtime ]; then
         count_junit "$RESULTS/asan.xml"
 fi
 
+step "registry integration tests against the ASan+UBSan build of berthd and berth-worker"
+# The worker exits normally, so LeakSanitizer checks every pull, push and
+# login; a leak or memory error fails the job and so the test.
+if [ -x build-asan/src/daemon/berthd ] && [ -x build-asan/src/worker/berth-worker ]; then
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        BERTHD="$ROOT/build-asan/src/daemon/berthd" \
+                /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+                tests/integration/test_registry.py \
+                --junitxml="$RESULTS/asan-registry.xml"
+        count_junit "$RESULTS/asan-registry.xml"
+fi
+
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
