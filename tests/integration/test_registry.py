@@ -1089,3 +1089,44 @@ def test_pull_all_tags(engine, registry, native, unique, cleanup, workdir):
     for tag in ("a", "b"):
         r = native("run", "--rm", f"{repo}:{tag}", "cat", "/tag")
         assert r.out == f"{tag}\n"
+
+
+def test_daemon_serves_during_a_pull(engine, fake, native, unique, cleanup):
+    """A slow pull runs beside the daemon, not in it: other requests are
+    answered meanwhile, and the credentials given to the pull appear in
+    no process's command line."""
+    img = R.busybox_image({"/s": b"slow\n"}, unique_base=unique + "sl")
+    for l in img.layers:
+        fake.blob_modes[l.digest] = "slow"
+    fake.slow_delay = 0.1
+    ref = fake.add(f"{unique}/slow", "1", img)
+    cleanup.append(ref)
+    auth = base64.urlsafe_b64encode(json.dumps(
+        {"username": "someone", "password": "pw-" + unique}).encode())
+    import http.client
+
+    class UnixConn(http.client.HTTPConnection):
+        def connect(self):
+            import socket
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.connect(engine.sock)
+
+    c = UnixConn("localhost", timeout=60)
+    c.request("POST", f"/images/create?fromImage={repo_of(ref)}&tag=1",
+              headers={"X-Registry-Auth": auth.decode()})
+    resp = c.getresponse()
+    assert resp.status == 200
+    t0 = time.time()
+    assert native("ps").returncode == 0
+    assert time.time() - t0 < 2, "the daemon stalled during a pull"
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    assert ("pw-" + unique).encode() not in f.read(), \
+                        f"the password is in process {pid}'s command line"
+            except OSError:
+                pass
+    body = resp.read().decode()
+    c.close()
+    assert "Downloaded newer image" in body, body
