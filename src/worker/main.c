@@ -62,8 +62,8 @@ static int64_t start_of(struct worker_out *o, const char *id) {
                         return o->starts[i].start;
         int64_t now = (int64_t) time(NULL);
         if (o->n_starts < ELEMENTSOF(o->starts)) {
-                snprintf(o->starts[o->n_starts].id,
-                         sizeof(o->starts[0].id), "%s", key);
+                snprintf(o->starts[o->n_starts].id, sizeof(o->starts[0].id),
+                         "%s", key);
                 o->starts[o->n_starts++].start = now;
         }
         return now;
