@@ -7,7 +7,8 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev libjansson-dev
       clang-format cppcheck iproute2 procps util-linux
       libmicrohttpd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
       python3-docker libisal-dev libzstd-dev zlib1g-dev
-      docker-registry skopeo apache2-utils openssl zstd ca-certificates)
+      docker-registry skopeo apache2-utils openssl zstd ca-certificates
+      libmnl-dev)
 missing=()
 for p in "${PKGS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
