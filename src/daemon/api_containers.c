@@ -39,24 +39,31 @@ static json_t *ports_json(struct container *c, bool summary) {
         return out;
 }
 
-static json_t *network_settings(struct container *c) {
+static json_t *network_settings(struct daemon *d, struct container *c) {
         const char *nm =
                 json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
         const char *net = strcmp(nm, "default") == 0 ? "bridge" : nm;
+        json_t *ep = net_endpoint(d, c);
+        const char *ip = json_string_value(json_object_get(ep, "IPAddress"));
+        const char *gw = json_string_value(json_object_get(ep, "Gateway"));
+        int prefix =
+                (int) json_integer_value(json_object_get(ep, "IPPrefixLen"));
         json_t *endpoint = json_pack(
                 "{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i,"
                 " s:s, s:n}",
                 "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID",
-                "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen", prefix,
                 "IPv6Gateway", "", "GlobalIPv6Address", "",
                 "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
-        return json_pack("{s:s, s:s, s:b, s:o, s:s, s:s, s:s, s:s, s:i,"
-                         " s:s, s:{s:o}}",
-                         "Bridge", "", "SandboxID", "", "HairpinMode", false,
-                         "Ports", ports_json(c, false), "SandboxKey", "",
-                         "Gateway", "", "IPAddress", "", "MacAddress", "",
-                         "IPPrefixLen", 0, "EndpointID", "", "Networks", net,
-                         endpoint);
+        json_t *out = json_pack("{s:s, s:s, s:b, s:o, s:s, s:s, s:s, s:s, s:i,"
+                                " s:s, s:{s:o}}",
+                                "Bridge", "", "SandboxID", "", "HairpinMode",
+                                false, "Ports", ports_json(c, false),
+                                "SandboxKey", "", "Gateway", gw, "IPAddress",
+                                ip, "MacAddress", "", "IPPrefixLen", prefix,
+                                "EndpointID", "", "Networks", net, endpoint);
+        json_decref(ep);
+        return out;
 }
 
 json_t *ctr_inspect(struct daemon *d, struct container *c) {
@@ -108,7 +115,7 @@ json_t *ctr_inspect(struct daemon *d, struct container *c) {
                 "SizeRw", "HostConfig", c->hostcfg, "GraphDriver", "Data",
                 "UpperDir", upper ?: "", "WorkDir", work ?: "", "MergedDir",
                 merged ?: "", "Name", "overlay2", "Mounts", mounts, "Config",
-                cfg, "NetworkSettings", network_settings(c));
+                cfg, "NetworkSettings", network_settings(d, c));
 }
 
 static char *command_string(struct container *c) {

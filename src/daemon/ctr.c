@@ -1423,6 +1423,16 @@ int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
         r = spawn_shim(d, c, err);
         if (r < 0)
                 goto fail;
+        /* The namespace exists, the program has not run yet. */
+        r = net_attach(d, c, err);
+        if (r < 0) {
+                struct berr e2 = {0};
+                ctr_shim_call(d, c,
+                              json_pack("{s:s, s:i, s:b}", "op", "kill",
+                                        "signal", SIGKILL, "all", true),
+                              -1, NULL, &e2);
+                goto fail;
+        }
         send_pending_attaches(d, c);
         r = ctr_shim_call(d, c, json_pack("{s:s}", "op", "start"), -1, NULL,
                           err);
@@ -1455,6 +1465,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
 fail:
         free_attaches(c);
         umount_rootfs(d, c);
+        net_detach(d, c);
         c->pid = 0;
         ctr_save(d, c);
         return r;
@@ -1610,6 +1621,7 @@ void ctr_on_exit_record(struct daemon *d, struct container *c, int code,
         free(c->finished_at);
         c->finished_at = finished_at ? strdup(finished_at) : now_rfc3339();
         umount_rootfs(d, c);
+        net_detach(d, c);
         rm_rf_at(d->shims_dirfd, c->id);
         ctr_save(d, c);
         if (oom)
@@ -1802,6 +1814,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool volumes,
         umount_rootfs(d, c);
         free_attaches(c);
         rm_rf_at(d->shims_dirfd, c->id);
+        net_detach(d, c);
         int r = rm_rf_at(d->ctr_dirfd, c->id);
         if (r < 0 && r != -ENOENT) {
                 c->status = CTR_DEAD;
@@ -1897,6 +1910,7 @@ void ctr_restore_running(struct daemon *d) {
                         struct berr e = {0};
                         if (watch_exit(d, c, &e) == 0) {
                                 c->rootfs_mounted = true;
+                                net_restore(d, c);
                                 continue;
                         }
                         /* No shim answers: it ended (exit.json tells how)

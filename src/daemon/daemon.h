@@ -62,6 +62,7 @@ struct container {
 
         int shim_wait_fd; /* connection with a pending `wait` to the shim */
         bool rootfs_mounted;
+        uint32_t ip; /* on the bridge network (host byte order), or 0 */
         struct waiter *waiters;
         struct attach_req *attaches; /* hijacked before start */
         struct container *next;
@@ -98,6 +99,13 @@ struct daemon {
         uint64_t start_time_ms;
         bool shutting_down;
         struct registry_config registry; /* certs.d, insecure registries */
+        /* The bridge network (network.c): NULL name = none. */
+        char *bridge_name;
+        char *bip;
+        bool nft;        /* manage nftables rules */
+        bool ip_forward; /* enable net.ipv4.ip_forward */
+        int net_dirfd;   /* DATA_ROOT/network: address pools */
+        struct bridge_net *bridge;
 };
 
 /* ---- containers (ctr.c) ---- */
@@ -164,6 +172,24 @@ void api_push(struct daemon *d, struct http_req *r, const char *name);
 void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
 void logs_container_exited(struct daemon *d, struct container *c);
+
+/* ---- the bridge network (network.c) ---- */
+struct bridge_net;
+bool net_uses_bridge(struct daemon *d, const struct container *c);
+/* After the container's namespace exists, before its program runs: a
+ * veth into it, eth0 with an address from the pool, the default route.
+ * Also refreshes the container's /etc/hosts entry. */
+int net_attach(struct daemon *d, struct container *c, struct berr *err);
+/* The container stopped or is removed: its address goes back. */
+void net_detach(struct daemon *d, struct container *c);
+/* A running container found at daemon start: what it holds. */
+void net_restore(struct daemon *d, struct container *c);
+/* At start, after the containers are loaded: addresses held by
+ * containers that no longer run are released. */
+void net_reconcile(struct daemon *d);
+/* {"IPAddress","Gateway","IPPrefixLen"} for inspect. */
+json_t *net_endpoint(struct daemon *d, const struct container *c);
+void net_free(struct daemon *d);
 
 /* ---- berth-worker (worker.c) ---- */
 /* Start a worker for the job `params` (stolen; the daemon adds the image

@@ -39,6 +39,10 @@ struct options {
         char **insecure;
         char **nondistributable;
         int max_downloads;
+        char *bridge;
+        char *bip;
+        int iptables;   /* -1 unset */
+        int ip_forward; /* -1 unset */
 };
 
 static void usage(FILE *f) {
@@ -65,6 +69,14 @@ static void usage(FILE *f) {
                 "TLS (repeatable)\n"
                 "      --max-concurrent-downloads N  layers a pull transfers "
                 "at once (default 3)\n"
+                "  -b, --bridge NAME        the default network's bridge "
+                "(default berth0; none: no bridge network)\n"
+                "      --bip CIDR           its address, e.g. 172.17.0.1/16 "
+                "(default: a free subnet)\n"
+                "      --iptables BOOL      manage nftables rules (NAT, "
+                "ports; default true)\n"
+                "      --ip-forward BOOL    enable net.ipv4.ip_forward "
+                "(default true)\n"
                 "  -v, --version            print the version\n");
 }
 
@@ -106,6 +118,14 @@ static int load_config(struct options *o, const char *path, bool must) {
                         set_opt(&o->shim, json_string_value(v));
                 else if (!strcmp(k, "init-path"))
                         set_opt(&o->init, json_string_value(v));
+                else if (!strcmp(k, "bridge"))
+                        set_opt(&o->bridge, json_string_value(v));
+                else if (!strcmp(k, "bip"))
+                        set_opt(&o->bip, json_string_value(v));
+                else if (!strcmp(k, "iptables") && json_is_boolean(v))
+                        o->iptables = json_is_true(v);
+                else if (!strcmp(k, "ip-forward") && json_is_boolean(v))
+                        o->ip_forward = json_is_true(v);
                 else if (!strcmp(k, "certs-dir"))
                         set_opt(&o->certs_dir, json_string_value(v));
                 else if (!strcmp(k, "max-concurrent-downloads") &&
@@ -232,7 +252,7 @@ static int open_dir(const char *path, mode_t mode) {
 }
 
 int main(int argc, char **argv) {
-        struct options o = {0};
+        struct options o = {.iptables = -1, .ip_forward = -1};
         static const struct option longopts[] = {
                 {"host", required_argument, NULL, 'H'},
                 {"data-root", required_argument, NULL, 'D'},
@@ -244,6 +264,10 @@ int main(int argc, char **argv) {
                 {"certs-dir", required_argument, NULL, 'C'},
                 {"insecure-registry", required_argument, NULL, 'R'},
                 {"max-concurrent-downloads", required_argument, NULL, 'M'},
+                {"bridge", required_argument, NULL, 'b'},
+                {"bip", required_argument, NULL, 'P'},
+                {"iptables", required_argument, NULL, 'T'},
+                {"ip-forward", required_argument, NULL, 'F'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'v'},
                 {0},
@@ -259,7 +283,7 @@ int main(int argc, char **argv) {
                         o.config != NULL) < 0)
                 return 1;
         int c;
-        while ((c = getopt_long(argc, argv, "H:hv", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "H:b:hv", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'H':
                         set_opt(&o.host, optarg);
@@ -284,6 +308,34 @@ int main(int argc, char **argv) {
                 case 'C':
                         set_opt(&o.certs_dir, optarg);
                         break;
+                case 'b':
+                        set_opt(&o.bridge, optarg);
+                        break;
+                case 'P':
+                        set_opt(&o.bip, optarg);
+                        break;
+                case 'T':
+                case 'F': {
+                        int v = !strcmp(optarg, "true") || !strcmp(optarg, "1")
+                                        ? 1
+                                : !strcmp(optarg, "false") ||
+                                                !strcmp(optarg, "0")
+                                        ? 0
+                                        : -1;
+                        if (v < 0) {
+                                fprintf(stderr,
+                                        "berthd: --%s '%s': expected true or "
+                                        "false\n",
+                                        c == 'T' ? "iptables" : "ip-forward",
+                                        optarg);
+                                return 1;
+                        }
+                        if (c == 'T')
+                                o.iptables = v;
+                        else
+                                o.ip_forward = v;
+                        break;
+                }
                 case 'R':
                         strv_push(&o.insecure, optarg);
                         break;
@@ -340,6 +392,20 @@ int main(int argc, char **argv) {
         d.registry.insecure = o.insecure;
         d.registry.allow_nondistributable = o.nondistributable;
         d.registry.max_concurrent = o.max_downloads;
+        const char *br = o.bridge ? o.bridge : "berth0";
+        if (strcmp(br, "none") != 0) {
+                if (strlen(br) > 15) {
+                        fprintf(stderr,
+                                "berthd: bridge name '%s' is longer than 15 "
+                                "characters\n",
+                                br);
+                        return 1;
+                }
+                d.bridge_name = strdup(br);
+        }
+        d.bip = o.bip;
+        d.nft = o.iptables != 0;
+        d.ip_forward = o.ip_forward != 0;
         _cleanup_free_ char *ctrs = str_printf("%s/containers", d.data_root);
         _cleanup_free_ char *vols = str_printf("%s/volumes", d.data_root);
         _cleanup_free_ char *imgs = str_printf("%s/image", d.data_root);
@@ -351,7 +417,10 @@ int main(int argc, char **argv) {
         d.ctr_dirfd = open_dir(ctrs, 0710);
         d.vol_dirfd = open_dir(vols, 0701);
         d.shims_dirfd = open_dir(shims, 0700);
-        if (d.ctr_dirfd < 0 || d.vol_dirfd < 0 || d.shims_dirfd < 0)
+        _cleanup_free_ char *nets = str_printf("%s/network", d.data_root);
+        d.net_dirfd = nets ? open_dir(nets, 0700) : -1;
+        if (d.ctr_dirfd < 0 || d.vol_dirfd < 0 || d.shims_dirfd < 0 ||
+            d.net_dirfd < 0)
                 return 1;
         mkdir_p(d.runtime_root, 0700);
         struct berr err = {0};
@@ -387,6 +456,7 @@ int main(int argc, char **argv) {
         }
         ctr_load_all(&d);
         ctr_restore_running(&d);
+        net_reconcile(&d);
         _cleanup_free_ char *pidfile = str_printf("%s/berthd.pid", d.exec_root);
         char pidbuf[32];
         snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int) getpid());
@@ -401,6 +471,7 @@ int main(int argc, char **argv) {
                 unlink(pidfile);
         unlink(host + 7);
         image_store_free(d.images);
+        net_free(&d);
         loop_free(d.loop);
         return r < 0 ? 1 : 0;
 }

@@ -352,3 +352,30 @@ int ipam_release(struct ipam *p, const char *owner, struct berr *err) {
         int r = pool_save(p, err);
         return r < 0 ? r : n;
 }
+
+int ipam_address_of(const struct ipam *p, const char *owner, uint32_t *ret) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(p->allocated, k, v) {
+                if (!strcmp(json_string_value(v) ?: "", owner))
+                        return ipv4_parse(k, ret);
+        }
+        return -ENOENT;
+}
+
+int ipam_owners(const struct ipam *p, char ***ret) {
+        char **v = calloc(1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        const char *k;
+        json_t *val;
+        json_object_foreach(p->allocated, k, val) {
+                const char *o = json_string_value(val);
+                if (o && !strv_contains(v, o) && strv_push(&v, o) < 0) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}

@@ -61,5 +61,9 @@ int ipam_allocate(struct ipam *p, const char *owner, uint32_t want,
                   uint32_t *ret, struct berr *err);
 /* Release every address of `owner` (0 when it had none). */
 int ipam_release(struct ipam *p, const char *owner, struct berr *err);
+/* The address `owner` holds (the first, if several): -ENOENT if none. */
+int ipam_address_of(const struct ipam *p, const char *owner, uint32_t *ret);
+/* Every owner holding an address (a NULL-terminated copy). */
+int ipam_owners(const struct ipam *p, char ***ret);
 /* The owner of `addr`, or NULL. */
 const char *ipam_owner(const struct ipam *p, uint32_t addr);

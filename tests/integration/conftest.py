@@ -79,6 +79,9 @@ class Engine:
         self.image = IMAGE
         self.proc = None
         self.log = os.path.join(self.dir, "daemon.log")
+        tag = int.from_bytes(os.urandom(3), "big")
+        self.bridge = "bt%06x0" % tag
+        self.bip = "10.%d.%d.1/24" % (200 + tag % 50, (tag >> 8) & 255)
 
     def env(self):
         e = dict(os.environ)
@@ -96,15 +99,22 @@ class Engine:
                    "--bridge", "none", "--iptables=false",
                    "--ip-masq=false"]
         else:
-            cmd = [self.berthd, "--data-root", self.data_root,
-                   "--exec-root", self.exec_root, "-H", self.host,
-                   "--shim-binary", self.shim, "--init-binary", self.init]
-            wrap = os.environ.get("BERTHD_WRAPPER")
-            if wrap:
-                cmd = wrap.split() + cmd
+            cmd = self.berthd_cmd()
         self.proc = subprocess.Popen(cmd, stdout=logf, stderr=logf,
                                      start_new_session=True)
         wait_socket(self.sock, self.proc)
+
+    def berthd_cmd(self, *extra):
+        """berthd with this engine's own state, and a bridge network of
+        its own (name and subnet unique to it, removed at teardown; no
+        change to the host's IP forwarding)."""
+        cmd = [self.berthd, "--data-root", self.data_root,
+               "--exec-root", self.exec_root, "-H", self.host,
+               "--shim-binary", self.shim, "--init-binary", self.init,
+               "--bridge", self.bridge, "--bip", self.bip,
+               "--ip-forward", "false", *extra]
+        wrap = os.environ.get("BERTHD_WRAPPER")
+        return wrap.split() + cmd if wrap else cmd
 
     def stop_daemon(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -182,6 +192,13 @@ class Engine:
                     subprocess.run(["umount", "-l", mp], capture_output=True)
         except OSError:
             pass
+        if self.kind == "berthd":
+            # The bridge network this engine made: its bridge and its
+            # nftables table (veths went with their containers).
+            subprocess.run(["ip", "link", "del", self.bridge],
+                           capture_output=True)
+            subprocess.run(["nft", "delete", "table", "ip",
+                            "berth_" + self.bridge], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

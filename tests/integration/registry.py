@@ -947,13 +947,7 @@ class CertsEngine(Engine):
 
     def start(self):
         logf = open(self.log, "ab")
-        cmd = [self.berthd, "--data-root", self.data_root,
-               "--exec-root", self.exec_root, "-H", self.host,
-               "--shim-binary", self.shim, "--init-binary", self.init,
-               "--certs-dir", self.certs_dir]
-        wrap = os.environ.get("BERTHD_WRAPPER")
-        if wrap:
-            cmd = wrap.split() + cmd
+        cmd = self.berthd_cmd("--certs-dir", self.certs_dir)
         self.proc = subprocess.Popen(cmd, stdout=logf, stderr=logf,
                                      start_new_session=True)
         logf.close()
