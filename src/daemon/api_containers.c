@@ -20,22 +20,40 @@
 
 /* ---- JSON views ---- */
 
+/* Exposed ports, with their host side while published: the inspect map
+ * {"80/tcp":[{"HostIp","HostPort"}] or null} or ps' summary list. */
 static json_t *ports_json(struct container *c, bool summary) {
         json_t *exposed = json_object_get(c->config, "ExposedPorts");
+        json_t *mapped = net_ports_json(c);
         json_t *out = summary ? json_array() : json_object();
         const char *k;
         json_t *v;
         json_object_foreach(exposed, k, v) {
-                if (summary) {
-                        int port = atoi(k);
-                        const char *slash = strchr(k, '/');
+                json_t *m = json_object_get(mapped, k);
+                if (!summary) {
+                        json_object_set(out, k, m ? m : json_null());
+                        continue;
+                }
+                int port = atoi(k);
+                const char *slash = strchr(k, '/');
+                const char *type = slash ? slash + 1 : "tcp";
+                if (!json_array_size(m))
                         json_array_append_new(
-                                out,
-                                json_pack("{s:i, s:s}", "PrivatePort", port,
-                                          "Type", slash ? slash + 1 : "tcp"));
-                } else
-                        json_object_set_new(out, k, json_null());
+                                out, json_pack("{s:i, s:s}", "PrivatePort",
+                                               port, "Type", type));
+                size_t i;
+                json_t *b;
+                json_array_foreach(m, i, b) json_array_append_new(
+                        out, json_pack("{s:s, s:i, s:i, s:s}", "IP",
+                                       json_string_value(
+                                               json_object_get(b, "HostIp")),
+                                       "PrivatePort", port, "PublicPort",
+                                       atoi(json_string_value(json_object_get(
+                                                    b, "HostPort"))
+                                                    ?: "0"),
+                                       "Type", type));
         }
+        json_decref(mapped);
         return out;
 }
 

@@ -63,6 +63,8 @@ struct container {
         int shim_wait_fd; /* connection with a pending `wait` to the shim */
         bool rootfs_mounted;
         uint32_t ip; /* on the bridge network (host byte order), or 0 */
+        struct port_map *ports; /* published ports while running */
+        size_t n_ports;
         struct waiter *waiters;
         struct attach_req *attaches; /* hijacked before start */
         struct container *next;
@@ -175,6 +177,15 @@ void logs_container_exited(struct daemon *d, struct container *c);
 
 /* ---- the bridge network (network.c) ---- */
 struct bridge_net;
+/* One published port: HostIp:HostPort -> the container's port, with the
+ * socket that holds the host port while the container runs. */
+struct port_map {
+        uint32_t host_ip; /* 0: every address */
+        uint16_t host_port;
+        uint16_t ctr_port;
+        bool udp;
+        int sock;
+};
 bool net_uses_bridge(struct daemon *d, const struct container *c);
 /* After the container's namespace exists, before its program runs: a
  * veth into it, eth0 with an address from the pool, the default route.
@@ -187,6 +198,9 @@ void net_restore(struct daemon *d, struct container *c);
 /* At start, after the containers are loaded: addresses held by
  * containers that no longer run are released. */
 void net_reconcile(struct daemon *d);
+/* NetworkSettings.Ports of a running container: {"80/tcp":[{HostIp,
+ * HostPort}]}. */
+json_t *net_ports_json(const struct container *c);
 /* {"IPAddress","Gateway","IPPrefixLen"} for inspect. */
 json_t *net_endpoint(struct daemon *d, const struct container *c);
 void net_free(struct daemon *d);

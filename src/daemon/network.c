@@ -9,7 +9,10 @@
  * side is configured through a netlink socket opened inside the
  * container's namespace (nl_open), never by running anything there. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,6 @@
 #include "daemon.h"
 #include "error.h"
 #include "ipam.h"
-#include "loop.h"
 #include "netlink.h"
 #include "util.h"
 
@@ -66,6 +68,20 @@ static int nft_setup(const char *table, const char *bridge,
                 "    type nat hook postrouting priority srcnat; policy "
                 "accept;\n"
                 "    ip saddr %3$s oifname != \"%2$s\" masquerade\n"
+                /* Published ports reached from 127.0.0.1 leave with that
+                 * source: the container must answer to the gateway. */
+                "    ip saddr 127.0.0.0/8 oifname \"%2$s\" masquerade\n"
+                "  }\n"
+                "  chain ports {\n"
+                "  }\n"
+                "  chain prerouting {\n"
+                "    type nat hook prerouting priority dstnat; policy "
+                "accept;\n"
+                "    fib daddr type local jump ports\n"
+                "  }\n"
+                "  chain output {\n"
+                "    type nat hook output priority -100; policy accept;\n"
+                "    fib daddr type local jump ports\n"
                 "  }\n"
                 "  chain forward {\n"
                 "    type filter hook forward priority filter; policy "
@@ -123,6 +139,18 @@ static int bridge_ready(struct daemon *d, struct berr *err) {
         if (r >= 0)
                 r = nl_link_set_up(b->nl, d->bridge_name, err);
         if (r >= 0 && d->nft) {
+                /* Let packets from 127.0.0.1 (to published ports) be
+                 * routed to the bridge; only this bridge's setting. */
+                _cleanup_free_ char *p =
+                        str_printf("/proc/sys/net/ipv4/conf/%s/route_localnet",
+                                   d->bridge_name);
+                int fd = p ? open(p, O_WRONLY | O_CLOEXEC) : -1;
+                if (fd < 0 || write(fd, "1", 1) != 1)
+                        r = berr_set(err, errno, "write '%s'", p ? p : "");
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (r >= 0 && d->nft) {
                 b->table = !strcmp(d->bridge_name, "berth0")
                                    ? strdup("berth")
                                    : str_printf("berth_%s", d->bridge_name);
@@ -155,6 +183,193 @@ static void veth_names(const struct container *c, char host[16],
                        char peer[16]) {
         snprintf(host, 16, "vb%.10s", c->id);
         snprintf(peer, 16, "vp%.10s", c->id);
+}
+
+/* ---- published ports ---- */
+
+static void ports_close(struct container *c) {
+        for (size_t i = 0; i < c->n_ports; i++)
+                if (c->ports[i].sock >= 0)
+                        close(c->ports[i].sock);
+        free(c->ports);
+        c->ports = NULL;
+        c->n_ports = 0;
+}
+
+/* Who else holds host port `port`? */
+static struct container *port_holder(struct daemon *d, uint32_t ip,
+                                     uint16_t port, bool udp) {
+        for (struct container *o = d->containers; o; o = o->next)
+                for (size_t i = 0; i < o->n_ports; i++) {
+                        const struct port_map *m = &o->ports[i];
+                        if (m->host_port == port && m->udp == udp &&
+                            (!m->host_ip || !ip || m->host_ip == ip))
+                                return o;
+                }
+        return NULL;
+}
+
+/* Hold the host port with a bound socket (TCP: bound, not listening),
+ * so that no other program - and no other container - can take it. */
+static int reserve(struct daemon *d, struct container *c, struct port_map *m,
+                   struct berr *err) {
+        char ip[16] = "0.0.0.0";
+        if (m->host_ip)
+                ipv4_format(m->host_ip, ip);
+        struct container *o = port_holder(d, m->host_ip, m->host_port, m->udp);
+        if (m->host_port && o && o != c)
+                return berr_setx(err, EADDRINUSE,
+                                 "driver failed programming external "
+                                 "connectivity on endpoint %s: Bind for "
+                                 "%s:%u failed: port is already allocated "
+                                 "(by container %s)",
+                                 c->name, ip, m->host_port, o->name);
+        int s = socket(AF_INET,
+                       (m->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return berr_set(err, errno, "socket");
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons(m->host_port),
+                                 .sin_addr.s_addr = htonl(m->host_ip)};
+        if (bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = berr_setx(err, errno,
+                                  "driver failed programming external "
+                                  "connectivity on endpoint %s: Bind for "
+                                  "%s:%u failed: %s",
+                                  c->name, ip, m->host_port,
+                                  errno == EADDRINUSE
+                                          ? "port is already allocated"
+                                          : strerror(errno));
+                close(s);
+                return r;
+        }
+        socklen_t sl = sizeof(sa);
+        if (!m->host_port && getsockname(s, (struct sockaddr *) &sa, &sl) == 0)
+                m->host_port = ntohs(sa.sin_port);
+        m->sock = s;
+        return 0;
+}
+
+static int parse_port(const char *s, uint16_t *ret) {
+        uint32_t v;
+        if (!s || parse_u32(s, &v) < 0 || v > 65535)
+                return -EINVAL;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* HostConfig.PortBindings {"80/tcp":[{"HostIp","HostPort"}]} -> maps. */
+static int ports_from_config(struct daemon *d, struct container *c,
+                             struct berr *err) {
+        json_t *pb = json_object_get(c->hostcfg, "PortBindings");
+        const char *k;
+        json_t *v;
+        int r = 0;
+        json_object_foreach(pb, k, v) {
+                _cleanup_free_ char *key = strdup(k);
+                if (!key)
+                        return -ENOMEM;
+                char *slash = strchr(key, '/');
+                const char *proto = slash ? slash + 1 : "tcp";
+                if (slash)
+                        *slash = '\0';
+                uint16_t cport;
+                if (parse_port(key, &cport) < 0 || !cport ||
+                    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+                        return berr_setx(err, EINVAL,
+                                         "invalid port specification: \"%s\""
+                                         " (ranges and %s are not supported "
+                                         "yet)",
+                                         k, proto);
+                size_t i;
+                json_t *b;
+                json_array_foreach(v, i, b) {
+                        const char *hip =
+                                json_string_value(json_object_get(b, "HostIp"));
+                        const char *hp = json_string_value(
+                                json_object_get(b, "HostPort"));
+                        struct port_map m = {.ctr_port = cport,
+                                             .udp = !strcmp(proto, "udp"),
+                                             .sock = -1};
+                        if (hip && *hip && strcmp(hip, "0.0.0.0") &&
+                            ipv4_parse(hip, &m.host_ip) < 0)
+                                return berr_setx(err, EINVAL,
+                                                 "invalid host IP \"%s\" for "
+                                                 "port %s (IPv6 is not "
+                                                 "supported yet)",
+                                                 hip, k);
+                        if (hp && *hp && parse_port(hp, &m.host_port) < 0)
+                                return berr_setx(err, EINVAL,
+                                                 "invalid host port \"%s\" "
+                                                 "for port %s",
+                                                 hp, k);
+                        struct port_map *nv = realloc(
+                                c->ports, (c->n_ports + 1) * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        c->ports = nv;
+                        r = reserve(d, c, &m, err);
+                        if (r < 0)
+                                return r;
+                        c->ports[c->n_ports++] = m;
+                }
+        }
+        return r;
+}
+
+/* The "ports" chain from every running container's maps, replaced in
+ * one batch. */
+static int ports_sync(struct daemon *d, struct berr *err) {
+        if (!d->nft || !d->bridge || !d->bridge->table)
+                return 0;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "flush chain ip %s ports\n", d->bridge->table);
+        for (struct container *c = d->containers; c; c = c->next) {
+                if (!c->ip)
+                        continue;
+                char cip[16];
+                ipv4_format(c->ip, cip);
+                for (size_t i = 0; i < c->n_ports; i++) {
+                        const struct port_map *m = &c->ports[i];
+                        char hip[16];
+                        ipv4_format(m->host_ip, hip);
+                        fprintf(f,
+                                "add rule ip %s ports %s%s%s %s dport %u "
+                                "dnat to %s:%u\n",
+                                d->bridge->table, m->host_ip ? "ip daddr " : "",
+                                m->host_ip ? hip : "", m->host_ip ? "" : "",
+                                m->udp ? "udp" : "tcp", m->host_port, cip,
+                                m->ctr_port);
+                }
+        }
+        fclose(f);
+        int r = buf ? nft_apply(buf, err) : -ENOMEM;
+        free(buf);
+        return r;
+}
+
+json_t *net_ports_json(const struct container *c) {
+        json_t *out = json_object();
+        for (size_t i = 0; i < c->n_ports; i++) {
+                const struct port_map *m = &c->ports[i];
+                char key[24], hip[16], hp[8];
+                snprintf(key, sizeof(key), "%u/%s", m->ctr_port,
+                         m->udp ? "udp" : "tcp");
+                ipv4_format(m->host_ip, hip);
+                snprintf(hp, sizeof(hp), "%u", m->host_port);
+                json_t *a = json_object_get(out, key);
+                if (!a) {
+                        a = json_array();
+                        json_object_set_new(out, key, a);
+                }
+                json_array_append_new(a, json_pack("{s:s, s:s}", "HostIp", hip,
+                                                   "HostPort", hp));
+        }
+        return out;
 }
 
 /* /etc/hosts names the container by its address, as docker's does. */
@@ -248,6 +463,17 @@ int net_attach(struct daemon *d, struct container *c, struct berr *err) {
         }
         c->ip = addr;
         hosts_entry(d, c, addr);
+        r = ports_from_config(d, c, err);
+        if (r >= 0)
+                r = ports_sync(d, err);
+        if (r < 0) {
+                ports_close(c);
+                c->ip = 0;
+                struct berr e3 = {0};
+                ipam_release(b->pool, c->id, &e3);
+                ports_sync(d, &e3);
+                return r;
+        }
         return 0;
 }
 
@@ -256,21 +482,18 @@ void net_restore(struct daemon *d, struct container *c) {
         if (!net_uses_bridge(d, c) || bridge_ready(d, &e) < 0)
                 return;
         uint32_t addr;
-        if (ipam_address_of(d->bridge->pool, c->id, &addr) >= 0)
-                c->ip = addr;
-}
-
-struct veth_gc {
-        struct daemon *d;
-        char host[16];
-};
-
-static void veth_gc_run(void *ud) {
-        struct veth_gc *g = ud;
-        struct berr e = {0};
-        if (g->d->bridge && nl_link_index(g->d->bridge->nl, g->host) > 0)
-                nl_link_delete(g->d->bridge->nl, g->host, &e);
-        free(g);
+        if (ipam_address_of(d->bridge->pool, c->id, &addr) < 0)
+                return;
+        c->ip = addr;
+        /* The old daemon's sockets held the published ports: hold them
+         * again, and put the rules back (bridge_ready emptied the table). */
+        if (ports_from_config(d, c, &e) < 0)
+                fprintf(stderr,
+                        "berthd: container %.12s: %s (its ports stay "
+                        "unpublished)\n",
+                        c->id, e.msg);
+        berr_clear(&e);
+        ports_sync(d, &e);
 }
 
 void net_reconcile(struct daemon *d) {
@@ -299,26 +522,27 @@ void net_reconcile(struct daemon *d) {
 void net_detach(struct daemon *d, struct container *c) {
         /* The address goes back to the pool, the host end of the veth
          * pair away. */
-        if (!d->bridge && c->ip == 0)
+        if (!d->bridge && c->ip == 0 && c->n_ports == 0)
                 return;
         struct berr e = {0};
         if (d->bridge) {
                 /* The kernel removes the pair when the namespace goes, but
-                 * later, from a work queue.  Deleting it ourselves costs
-                 * ~10 ms (an RCU grace period): not on the way to the
-                 * exit's waiters, but right after, on the next turn of the
-                 * loop, so that nothing is left once rm returns. */
-                struct veth_gc *g = calloc(1, sizeof(*g));
-                if (g) {
-                        char peer[16];
-                        g->d = d;
-                        veth_names(c, g->host, peer);
-                        if (!loop_add_timer(d->loop, 0, veth_gc_run, g))
-                                free(g);
-                }
+                 * later, from a work queue: remove the host end now, so
+                 * that nothing of the container is left once rm returns
+                 * (measured: deferring it gains nothing). */
+                char host[16], peer[16];
+                veth_names(c, host, peer);
+                if (nl_link_index(d->bridge->nl, host) > 0)
+                        nl_link_delete(d->bridge->nl, host, &e);
+                berr_clear(&e);
                 ipam_release(d->bridge->pool, c->id, &e);
         }
+        bool had_ports = c->n_ports > 0;
+        ports_close(c);
         c->ip = 0;
+        berr_clear(&e);
+        if (had_ports)
+                ports_sync(d, &e);
 }
 
 json_t *net_endpoint(struct daemon *d, const struct container *c) {

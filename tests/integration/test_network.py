@@ -138,3 +138,105 @@ def test_nat_rules_in_our_own_table(bridge_engine):
     assert r.returncode == 0, r.stderr
     sub = e.bip.rsplit(".", 1)[0] + ".0/24"
     assert f'ip saddr {sub} oifname != "{e.bridge}" masquerade' in r.stdout
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _http_get(port, host="127.0.0.1", timeout=10):
+    end = time.time() + timeout
+    while True:
+        try:
+            s = socket.create_connection((host, port), timeout=2)
+            s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+            body = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
+            s.close()
+            if body:
+                return body.decode(errors="replace")
+        except OSError:
+            pass
+        if time.time() > end:
+            raise AssertionError(f"{host}:{port} did not answer")
+        time.sleep(0.05)
+
+
+WEB = ("sh", "-c", "mkdir -p /www && echo hello-$0 > /www/index.html && "
+       "exec httpd -f -p 8080 -h /www")
+
+
+def test_published_port(bridge_engine, unique):
+    """-p HOST:CONTAINER answers on the host's 127.0.0.1; a second
+    container asking for the same host port is refused with a message
+    naming the port and its holder, and the first keeps serving; after rm
+    the port is free again."""
+    e = bridge_engine
+    port = _free_port()
+    a, b = unique + "-pa", unique + "-pb"
+    e.docker("run", "-d", "--name", a, "-p", f"{port}:8080", e.image,
+             *WEB[:2], WEB[2], "first")
+    try:
+        assert _http_get(port).endswith("hello-first\n")
+        r = e.docker("run", "-d", "--name", b, "-p", f"{port}:8080", e.image,
+                     *WEB[:2], WEB[2], "second", check=False)
+        assert r.returncode != 0
+        assert f"0.0.0.0:{port} failed: port is already allocated" in err(r)
+        assert a in err(r), err(r)
+        assert _http_get(port).endswith("hello-first\n")
+        r = e.docker("port", a)
+        assert out(r).strip() == f"8080/tcp -> 0.0.0.0:{port}", out(r)
+        ps = out(e.docker("ps", "--filter", f"name={a}", "--format",
+                          "{{.Ports}}"))
+        assert ps.strip() == f"0.0.0.0:{port}->8080/tcp", ps
+    finally:
+        e.docker("rm", "-f", a)
+    # Released: the other container can have it now.
+    e.docker("start", b)
+    try:
+        assert _http_get(port).endswith("hello-second\n")
+    finally:
+        e.docker("rm", "-f", b)
+    r = subprocess.run(["nft", "list", "chain", "ip", "berth_" + e.bridge,
+                        "ports"], capture_output=True, text=True)
+    assert f"dport {port}" not in r.stdout, r.stdout
+
+
+def test_random_host_port(bridge_engine, unique):
+    e = bridge_engine
+    n = unique + "-rp"
+    e.docker("run", "-d", "--name", n, "-p", "8080", e.image,
+             *WEB[:2], WEB[2], "random")
+    try:
+        line = out(e.docker("port", n, "8080/tcp")).strip()
+        port = int(line.rsplit(":", 1)[1])
+        assert port > 0
+        assert _http_get(port).endswith("hello-random\n")
+    finally:
+        e.docker("rm", "-f", n)
+
+
+def test_port_held_by_another_program(bridge_engine, unique):
+    """A host port some other program holds is refused cleanly."""
+    e = bridge_engine
+    s = socket.socket()
+    s.bind(("0.0.0.0", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    n = unique + "-busy"
+    try:
+        r = e.docker("run", "-d", "--name", n, "-p", f"{port}:8080", e.image,
+                     "true", check=False)
+        assert r.returncode != 0
+        assert f":{port} failed: port is already allocated" in err(r), err(r)
+    finally:
+        s.close()
+        e.docker("rm", "-f", n, check=False)
