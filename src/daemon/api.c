@@ -145,15 +145,15 @@ void api_dispatch(struct http_req *r, void *ud) {
                    strcmp(p, "/volumes") == 0) {
                 api_volumes(d, r, p + strlen("/volumes"));
         } else if (strcmp(p, "/networks") == 0 && strcmp(m, "GET") == 0) {
-                /* The modes berth has today; user networks come with the
-                 * networking work. */
-                http_reply_json(
-                        r, 200,
-                        json_pack(
-                                "[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]",
-                                "Name", "none", "Id", "none", "Driver", "null",
-                                "Scope", "local", "Name", "host", "Id", "host",
-                                "Driver", "host", "Scope", "local"));
+                /* User networks come next (issue 5). */
+                http_reply_json(r, 200, net_list_json(d));
+        } else if (str_startswith(p, "/networks/") && strcmp(m, "GET") == 0) {
+                json_t *n = net_inspect_json(d, p + 10);
+                if (n)
+                        http_reply_json(r, 200, n);
+                else
+                        http_reply_error(r, 404, "network %s not found",
+                                         p + 10);
         } else {
                 http_reply_error(r, 404, "page not found");
         }

@@ -204,6 +204,10 @@ json_t *net_ports_json(const struct container *c);
 /* {"IPAddress","Gateway","IPPrefixLen"} for inspect. */
 json_t *net_endpoint(struct daemon *d, const struct container *c);
 void net_free(struct daemon *d);
+/* GET /networks and /networks/{id}: bridge (when enabled), host, none.
+ * net_inspect_json returns NULL for an unknown network. */
+json_t *net_list_json(struct daemon *d);
+json_t *net_inspect_json(struct daemon *d, const char *ref);
 
 /* ---- berth-worker (worker.c) ---- */
 /* Start a worker for the job `params` (stolen; the daemon adds the image

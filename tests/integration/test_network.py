@@ -240,3 +240,24 @@ def test_port_held_by_another_program(bridge_engine, unique):
     finally:
         s.close()
         e.docker("rm", "-f", n, check=False)
+
+
+def test_network_ls_and_inspect(bridge_engine, unique):
+    e = bridge_engine
+    names = out(e.docker("network", "ls", "--format", "{{.Name}}")).split()
+    assert set(names) >= {"bridge", "host", "none"}, names
+    n = unique + "-ni"
+    e.docker("run", "-d", "--name", n, e.image, "sh", "-c",
+             "while true; do read x; done")
+    try:
+        info = json.loads(out(e.docker("network", "inspect", "bridge")))[0]
+        sub = e.bip.rsplit(".", 1)[0] + ".0/24"
+        assert info["IPAM"]["Config"] == [{"Subnet": sub,
+                                           "Gateway": e.bip.split("/")[0]}]
+        assert info["Options"]["com.docker.network.bridge.name"] == e.bridge
+        mine = [v for v in info["Containers"].values() if v["Name"] == n]
+        assert mine and mine[0]["IPv4Address"].endswith("/24"), info
+    finally:
+        e.docker("rm", "-f", n)
+    r = e.docker("network", "inspect", "no-such-net-" + unique, check=False)
+    assert r.returncode != 0 and "not found" in err(r)
