@@ -102,6 +102,8 @@ static const struct opt *run_opts(struct run_flags *f) {
                 {"log-opt", 0, OPT_LIST, &f->log_opt, "Log driver options"},
                 {"publish", 'p', OPT_LIST, &f->publish,
                  "Publish a container's port(s) to the host"},
+                {"publish-all", 'P', OPT_BOOL, &f->publish_all,
+                 "Publish all exposed ports to random ports"},
                 {"expose", 0, OPT_LIST, &f->expose,
                  "Expose a port or a range of ports"},
                 {"sysctl", 0, OPT_LIST, &f->sysctl, "Sysctl options"},
@@ -511,6 +513,8 @@ static int build_body(struct run_flags *f, char **args, int nargs,
                 free(k);
         }
         json_object_set_new(hc, "PortBindings", pb);
+        if (f->publish_all)
+                json_object_set_new(hc, "PublishAllPorts", json_true());
         json_object_set_new(b, "ExposedPorts", ex);
         if (f->tty) {
                 unsigned h, w;

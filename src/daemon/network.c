@@ -259,9 +259,8 @@ static int parse_port(const char *s, uint16_t *ret) {
 }
 
 /* HostConfig.PortBindings {"80/tcp":[{"HostIp","HostPort"}]} -> maps. */
-static int ports_from_config(struct daemon *d, struct container *c,
-                             struct berr *err) {
-        json_t *pb = json_object_get(c->hostcfg, "PortBindings");
+static int ports_from_bindings(struct daemon *d, struct container *c,
+                               json_t *pb, struct berr *err) {
         const char *k;
         json_t *v;
         int r = 0;
@@ -314,6 +313,29 @@ static int ports_from_config(struct daemon *d, struct container *c,
                         c->ports[c->n_ports++] = m;
                 }
         }
+        return r;
+}
+
+static int ports_from_config(struct daemon *d, struct container *c,
+                             struct berr *err) {
+        json_t *pb = json_object_get(c->hostcfg, "PortBindings");
+        /* -P: every exposed port without a binding gets a random host
+         * port (a copy: the recorded configuration stays as given). */
+        json_t *all = NULL;
+        if (json_is_true(json_object_get(c->hostcfg, "PublishAllPorts"))) {
+                all = json_is_object(pb) ? json_deep_copy(pb) : json_object();
+                const char *ek;
+                json_t *ev;
+                json_object_foreach(
+                        json_object_get(c->config, "ExposedPorts"), ek,
+                        ev) if (!json_array_size(json_object_get(all, ek)))
+                        json_object_set_new(all, ek,
+                                            json_pack("[{s:s, s:s}]", "HostIp",
+                                                      "", "HostPort", ""));
+                pb = all;
+        }
+        int r = ports_from_bindings(d, c, pb, err);
+        json_decref(all);
         return r;
 }
 

@@ -261,3 +261,33 @@ def test_network_ls_and_inspect(bridge_engine, unique):
         e.docker("rm", "-f", n)
     r = e.docker("network", "inspect", "no-such-net-" + unique, check=False)
     assert r.returncode != 0 and "not found" in err(r)
+
+
+def test_publish_all(bridge_engine, unique):
+    """-P publishes every exposed port on a random host port."""
+    e = bridge_engine
+    n = unique + "-pall"
+    e.docker("run", "-d", "--name", n, "-P", "--expose", "8080", e.image,
+             *WEB[:2], WEB[2], "all")
+    try:
+        line = out(e.docker("port", n, "8080/tcp")).strip()
+        port = int(line.rsplit(":", 1)[1])
+        assert _http_get(port).endswith("hello-all\n")
+    finally:
+        e.docker("rm", "-f", n)
+    # The berth CLI's -P as well.
+    r = e.cli("run", "-d", "--name", n + "b", "-P", "--expose", "8080",
+              e.image, *WEB[:2], WEB[2], "cli")
+    try:
+        line = out(e.cli("port", n + "b", "8080/tcp")).strip()
+        assert _http_get(int(line.rsplit(":", 1)[1])).endswith("hello-cli\n")
+    finally:
+        e.cli("rm", "-f", n + "b")
+
+
+def test_network_create_and_rm_refused_clearly(bridge_engine, unique):
+    e = bridge_engine
+    r = e.docker("network", "create", unique + "-net", check=False)
+    assert r.returncode != 0 and "not supported yet" in err(r), err(r)
+    r = e.docker("network", "rm", "bridge", check=False)
+    assert r.returncode != 0 and "pre-defined network" in err(r), err(r)
