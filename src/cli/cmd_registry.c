@@ -398,6 +398,30 @@ int pull_for_create(const char *image, const char *platform, bool quiet,
         return 0;
 }
 
+/* pull/push's NAME[:TAG|@DIGEST] as docker reads it: -a wants a bare
+ * name, a bare name otherwise gets "latest" (said unless quiet).  -1
+ * after printing the error. */
+static int ref_argument(const char *arg, bool all, bool quiet,
+                        struct reference *ref) {
+        struct berr e = {0};
+        if (reference_parse_normalized(arg, ref, &e) < 0) {
+                fprintf(stderr, "%s\n", e.msg);
+                return -1;
+        }
+        if (all && !reference_is_name_only(ref)) {
+                fprintf(stderr, "tag can't be used with --all-tags/-a\n");
+                return -1;
+        }
+        if (!all && reference_is_name_only(ref)) {
+                if (reference_tag_name_only(ref) < 0)
+                        return -1;
+                if (!quiet)
+                        printf("Using default tag: %s\n", ref->tag);
+        }
+        fflush(stdout);
+        return 0;
+}
+
 /* POST with the progress stream; on a 401 offer a login once, as docker
  * does ("Login prior to pull").  post_progress's result, or 2 when the
  * login could not be had (the reason is printed). */
@@ -447,21 +471,8 @@ int cmd_pull(int argc, char **argv) {
                 return n == -2 ? 0 : 1;
         _cleanup_(reference_donep) struct reference ref = {0};
         struct berr e = {0};
-        if (reference_parse_normalized(args[0], &ref, &e) < 0) {
-                fprintf(stderr, "%s\n", e.msg);
+        if (ref_argument(args[0], all, quiet, &ref) < 0)
                 return 1;
-        }
-        if (all && !reference_is_name_only(&ref)) {
-                fprintf(stderr, "tag can't be used with --all-tags/-a\n");
-                return 1;
-        }
-        if (!all && reference_is_name_only(&ref)) {
-                if (reference_tag_name_only(&ref) < 0)
-                        return 1;
-                if (!quiet)
-                        printf("Using default tag: %s\n", ref.tag);
-        }
-        fflush(stdout);
         _cleanup_free_ char *hdr = auth_header_for(ref.domain, false, &e);
         _cleanup_free_ char *path = create_path(&ref, platform, all);
         _cleanup_(progress_freep) struct progress *pr =
@@ -557,21 +568,8 @@ int cmd_push(int argc, char **argv) {
         }
         _cleanup_(reference_donep) struct reference ref = {0};
         struct berr e = {0};
-        if (reference_parse_normalized(args[0], &ref, &e) < 0) {
-                fprintf(stderr, "%s\n", e.msg);
+        if (ref_argument(args[0], all, quiet, &ref) < 0)
                 return 1;
-        }
-        if (all && !reference_is_name_only(&ref)) {
-                fprintf(stderr, "tag can't be used with --all-tags/-a\n");
-                return 1;
-        }
-        if (!all && reference_is_name_only(&ref)) {
-                if (reference_tag_name_only(&ref) < 0)
-                        return 1;
-                if (!quiet)
-                        printf("Using default tag: %s\n", ref.tag);
-        }
-        fflush(stdout);
         if (ref.digest) {
                 fprintf(stderr, "cannot push a digest reference\n");
                 return 1;

@@ -1405,6 +1405,15 @@ static int start_error_code(const char *msg) {
         return 128;
 }
 
+/* SIGKILL every process of a container that must not go on starting. */
+static void kill_all(struct daemon *d, struct container *c) {
+        struct berr e = {0};
+        ctr_shim_call(d, c,
+                      json_pack("{s:s, s:i, s:b}", "op", "kill", "signal",
+                                SIGKILL, "all", true),
+                      -1, NULL, &e);
+}
+
 int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
         if (c->status == CTR_RUNNING || c->status == CTR_PAUSED)
                 return -EALREADY;
@@ -1426,11 +1435,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
         /* The namespace exists, the program has not run yet. */
         r = net_attach(d, c, err);
         if (r < 0) {
-                struct berr e2 = {0};
-                ctr_shim_call(d, c,
-                              json_pack("{s:s, s:i, s:b}", "op", "kill",
-                                        "signal", SIGKILL, "all", true),
-                              -1, NULL, &e2);
+                kill_all(d, c);
                 goto fail;
         }
         send_pending_attaches(d, c);
@@ -1442,11 +1447,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
                  * shim sees its init exit and goes away by itself. */
                 c->exit_code = start_error_code(err ? err->msg : "");
                 set_str(&c->error, err ? err->msg : "start failed");
-                struct berr e2 = {0};
-                ctr_shim_call(d, c,
-                              json_pack("{s:s, s:i, s:b}", "op", "kill",
-                                        "signal", SIGKILL, "all", true),
-                              -1, NULL, &e2);
+                kill_all(d, c);
                 goto fail;
         }
         r = watch_exit(d, c, err);
