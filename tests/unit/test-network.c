@@ -76,9 +76,18 @@ static void test_pick_subnet(void **state) {
         free(host);
 }
 
+static char pool_dir[] = "/tmp/berth-test-ipam-XXXXXX";
+
+/* Runs even when an assertion in the test failed. */
+static int pool_teardown(void **state) {
+        (void) state;
+        rm_rf_at(AT_FDCWD, pool_dir);
+        return 0;
+}
+
 static void test_pool(void **state) {
         (void) state;
-        char dir[] = "/tmp/berth-test-ipam-XXXXXX";
+        char *dir = pool_dir;
         assert_non_null(mkdtemp(dir));
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(dfd >= 0);
@@ -117,7 +126,6 @@ static void test_pool(void **state) {
         berr_clear(&e);
         assert_int_equal(ipam_open(dfd, "n1", &other, ip("10.99.0.1"), &p, &e),
                          -EEXIST);
-        rm_rf_at(AT_FDCWD, dir);
         close(dfd);
 }
 
@@ -212,7 +220,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_subnets),
                 cmocka_unit_test(test_pick_subnet),
-                cmocka_unit_test(test_pool),
+                cmocka_unit_test_teardown(test_pool, pool_teardown),
                 cmocka_unit_test(test_bridge_veth),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

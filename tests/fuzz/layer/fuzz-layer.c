@@ -16,12 +16,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char base[64];
+
+/* The work directory goes with the process (replays run in every build). */
+static void remove_base(void) {
+        rm_rf_at(AT_FDCWD, base);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static char base[64];
         if (!base[0]) {
                 snprintf(base, sizeof(base), "/tmp/berth-fuzz-layer.%d",
                          (int) getpid());
                 mkdir(base, 0700);
+                atexit(remove_base);
         }
         char root[96];
         snprintf(root, sizeof(root), "%s/root", base);
