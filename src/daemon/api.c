@@ -144,34 +144,9 @@ void api_dispatch(struct http_req *r, void *ud) {
         } else if (str_startswith(p, "/volumes/") ||
                    strcmp(p, "/volumes") == 0) {
                 api_volumes(d, r, p + strlen("/volumes"));
-        } else if (strcmp(p, "/networks") == 0 && strcmp(m, "GET") == 0) {
-                /* User networks come next (issue 5). */
-                http_reply_json(r, 200, net_list_json(d));
-        } else if (!strcmp(p, "/networks/create") && !strcmp(m, "POST")) {
-                http_reply_error(r, 501,
-                                 "user-defined networks are not supported "
-                                 "yet: use the default bridge, host, none or "
-                                 "container:NAME");
-        } else if (str_startswith(p, "/networks/") &&
-                   strcmp(m, "DELETE") == 0) {
-                json_t *n = net_inspect_json(d, p + 10);
-                if (n)
-                        http_reply_error(
-                                r, 403,
-                                "%s is a pre-defined network and "
-                                "cannot be removed",
-                                json_string_value(json_object_get(n, "Name")));
-                else
-                        http_reply_error(r, 404, "network %s not found",
-                                         p + 10);
-                json_decref(n);
-        } else if (str_startswith(p, "/networks/") && strcmp(m, "GET") == 0) {
-                json_t *n = net_inspect_json(d, p + 10);
-                if (n)
-                        http_reply_json(r, 200, n);
-                else
-                        http_reply_error(r, 404, "network %s not found",
-                                         p + 10);
+        } else if (str_startswith(p, "/networks/") ||
+                   strcmp(p, "/networks") == 0) {
+                api_networks(d, r, p + strlen("/networks"));
         } else {
                 http_reply_error(r, 404, "page not found");
         }

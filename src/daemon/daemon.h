@@ -168,6 +168,7 @@ bool api_wants_file(const char *method, const char *path);
 void api_containers(struct daemon *d, struct http_req *r, const char *rest);
 void api_exec(struct daemon *d, struct http_req *r, const char *rest);
 void api_images(struct daemon *d, struct http_req *r, const char *rest);
+void api_networks(struct daemon *d, struct http_req *r, const char *rest);
 /* Registries (api_registry.c). */
 void api_pull(struct daemon *d, struct http_req *r);
 void api_push(struct daemon *d, struct http_req *r, const char *name);
@@ -204,10 +205,10 @@ json_t *net_ports_json(const struct container *c);
 /* {"IPAddress","Gateway","IPPrefixLen"} for inspect. */
 json_t *net_endpoint(struct daemon *d, const struct container *c);
 void net_free(struct daemon *d);
-/* GET /networks and /networks/{id}: bridge (when enabled), host, none.
- * net_inspect_json returns NULL for an unknown network. */
-json_t *net_list_json(struct daemon *d);
-json_t *net_inspect_json(struct daemon *d, const char *ref);
+/* The bridge network's subnet ("a.b.c.d/n"), gateway and prefix (the
+ * bridge is set up if it was not yet); -ENODEV without one. */
+int net_bridge_config(struct daemon *d, char subnet[20], char gateway[16],
+                      int *ret_prefix);
 
 /* ---- berth-worker (worker.c) ---- */
 /* Start a worker for the job `params` (stolen; the daemon adds the image

@@ -29,8 +29,6 @@ int image_store_open(const char *root, struct image_store **ret,
 int image_store_attach(const char *root, struct image_store **ret,
                        struct berr *err);
 struct image_store *image_store_free(struct image_store *s);
-/* In a forked child that uses the store: take a lock of its own. */
-int image_store_after_fork(struct image_store *s);
 
 /* Find an image by reference (name[:tag], name@sha256:..., name:tag@digest),
  * full id ("sha256:<hex>" or "<hex>") or unique id prefix (>= 4 hex

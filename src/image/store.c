@@ -121,19 +121,6 @@ int image_store_attach(const char *root, struct image_store **ret,
         return store_open(root, false, ret, err);
 }
 
-int image_store_after_fork(struct image_store *s) {
-        /* flock belongs to the open file description, which a forked
-         * child shares with its parent: without a new one the two would
-         * hold "one" lock and not exclude each other. */
-        int fd = openat(s->rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        if (s->lockfd >= 0)
-                close(s->lockfd);
-        s->lockfd = fd;
-        return 0;
-}
-
 struct image_store *image_store_free(struct image_store *s) {
         if (!s)
                 return NULL;

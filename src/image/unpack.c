@@ -597,12 +597,8 @@ int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
         pthread_cond_init(&p.work, NULL);
         pthread_cond_init(&p.idle, NULL);
         pthread_t th[POOL_THREADS];
-        size_t started = 0, want = POOL_THREADS;
-        const char *ev = getenv("BERTH_UNPACK_THREADS");
-        if (ev)
-                want = (size_t) atoi(ev) < POOL_THREADS ? (size_t) atoi(ev)
-                                                        : POOL_THREADS;
-        for (; started < want; started++)
+        size_t started = 0;
+        for (; started < POOL_THREADS; started++)
                 if (pthread_create(&th[started], NULL, pool_main, &p) != 0)
                         break;
         /* Without workers the same code runs sequentially. */
