@@ -1,5 +1,5 @@
-/* Fuzz target: WWW-Authenticate challenges, references split for the
- * registry, platforms and base64 (X-Registry-Auth). */
+/* Fuzz target: WWW-Authenticate challenges, platforms, base64
+ * (X-Registry-Auth) and IPv4 subnets (--bip). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "base64.h"
 #include "document.h"
 #include "error.h"
+#include "ipam.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(arch);
                 free(variant);
         }
+        /* Subnets as --bip/--subnet give them: a parsed network formats
+         * back to a string that parses to the same network. */
+        struct ipv4_net n, n2;
+        uint32_t host;
+        if (ipv4_net_parse(in, &n, &host, &e) == 0) {
+                char buf[20];
+                ipv4_net_format(&n, buf);
+                if (ipv4_net_parse(buf, &n2, NULL, &e) != 0 ||
+                    n2.addr != n.addr || n2.prefix != n.prefix ||
+                    !ipv4_net_contains(&n, host))
+                        abort();
+        }
+        berr_clear(&e);
         char *dec = NULL;
         size_t dl = 0;
         if (base64_decode(in, &dec, &dl) == 0) {
