@@ -56,6 +56,7 @@ int pull_for_create(const char *image, const char *platform, bool quiet,
                     char **ret_msg);
 
 int cmd_volume(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_events(int argc, char **argv);
@@ -102,6 +103,8 @@ json_t *kv_object(char *const *list);
 /* A request where only success matters: prints the daemon's error as
  * "Error response from daemon: ..." and returns false. */
 bool api_simple(const char *method, const char *path, json_t *body);
+/* Ask on the terminal; true for an answer starting with y. */
+bool confirm(const char *question);
 
 /* Terminal: raw mode on stdin (restored at exit) and its size. */
 void term_raw(void);

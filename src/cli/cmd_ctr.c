@@ -506,7 +506,7 @@ int cmd_inspect(int argc, char **argv) {
         if (n < 0)
                 return n == -2 ? 0 : 1;
         if (type && strcmp(type, "container") && strcmp(type, "image") &&
-            strcmp(type, "volume")) {
+            strcmp(type, "network") && strcmp(type, "volume")) {
                 fprintf(stderr, "\"%s\" is not a valid value for --type\n",
                         type);
                 free(args);
@@ -515,11 +515,13 @@ int cmd_inspect(int argc, char **argv) {
         json_t *all = json_array();
         int rc = 0;
         for (int i = 0; i < n; i++) {
-                const char *kinds[] = {"container", "image", "volume"};
-                const char *pre[] = {"containers", "images", "volumes"};
-                const char *post[] = {"/json", "/json", ""};
+                const char *kinds[] = {"container", "image", "network",
+                                       "volume"};
+                const char *pre[] = {"containers", "images", "networks",
+                                     "volumes"};
+                const char *post[] = {"/json", "/json", "", ""};
                 json_t *found = NULL;
-                for (int k = 0; k < 3 && !found; k++) {
+                for (int k = 0; k < 4 && !found; k++) {
                         if (type && strcmp(type, kinds[k]))
                                 continue;
                         char *e = url_escape(args[i]);

@@ -24,11 +24,11 @@ struct run_flags {
         const char *name, *workdir, *user, *entrypoint, *hostname;
         const char *memory, *memory_swap, *cpus, *cpu_shares, *pids_limit;
         const char *restart, *network, *stop_signal, *stop_timeout;
-        const char *log_driver, *platform, *shm_size, *pull;
+        const char *log_driver, *platform, *shm_size, *pull, *ip;
         char **env, **env_file, **labels, **volumes, **mounts, **tmpfs;
         char **caps_add, **caps_drop, **security_opt, **ulimits, **add_host;
         char **log_opt, **publish, **expose, **dns, **sysctl, **devices;
-        char **label_file;
+        char **label_file, **net_alias;
 };
 
 static const struct opt *run_opts(struct run_flags *f) {
@@ -97,6 +97,10 @@ static const struct opt *run_opts(struct run_flags *f) {
                 {"add-host", 0, OPT_LIST, &f->add_host,
                  "Add a custom host-to-IP mapping (host:ip)"},
                 {"dns", 0, OPT_LIST, &f->dns, "Set custom DNS servers"},
+                {"network-alias", 0, OPT_LIST, &f->net_alias,
+                 "Add network-scoped alias for the container"},
+                {"ip", 0, OPT_STR, &f->ip,
+                 "IPv4 address (e.g., 172.30.100.104)"},
                 {"log-driver", 0, OPT_STR, &f->log_driver,
                  "Logging driver for the container"},
                 {"log-opt", 0, OPT_LIST, &f->log_opt, "Log driver options"},
@@ -232,39 +236,101 @@ static int parse_mount(const char *spec, json_t **ret) {
         return 0;
 }
 
+/* "80" or "80-82" -> [lo, hi]; -1 when it is neither. */
+static int port_range(const char *s, unsigned *lo, unsigned *hi) {
+        char *end;
+        if (!*s || !strchr("0123456789", *s))
+                return -1;
+        unsigned long a = strtoul(s, &end, 10), b = a;
+        if (*end == '-') {
+                const char *t = end + 1;
+                if (!*t || !strchr("0123456789", *t))
+                        return -1;
+                b = strtoul(t, &end, 10);
+        }
+        if (*end || a > 65535 || b > 65535 || b < a)
+                return -1;
+        *lo = (unsigned) a;
+        *hi = (unsigned) b;
+        return 0;
+}
+
+/* -p [ip:][hostPort:]containerPort[/proto], where both ports may be
+ * ranges (8080-8082:80-82 publishes three ports, 8000-8010:80 one of
+ * eleven host ports), into PortBindings and ExposedPorts as docker's
+ * CLI sends them. */
 static int parse_publish(const char *spec, json_t *bindings, json_t *exposed) {
-        /* [ip:][hostPort:]containerPort[/proto] */
-        char *copy = strdup(spec);
+        _cleanup_free_ char *copy = strdup(spec);
+        if (!copy)
+                return -1;
         char *proto = strchr(copy, '/');
         if (proto)
                 *proto++ = '\0';
-        char *parts[3] = {0};
-        int n = 0;
-        for (char *s = copy; n < 3;) {
-                parts[n++] = s;
-                char *c = strrchr(s, ':') == s ? NULL : strchr(s, ':');
-                if (!c)
-                        break;
-                *c = '\0';
-                s = c + 1;
+        if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp") &&
+            strcmp(proto, "sctp")) {
+                fprintf(stderr, "berth: invalid proto: %s\n", proto);
+                return -1;
         }
-        const char *ip = n == 3 ? parts[0] : "";
-        const char *host = n == 3 ? parts[1] : n == 2 ? parts[0] : "";
-        const char *ctr = parts[n - 1];
-        if (!*ctr || strspn(ctr, "0123456789-") != strlen(ctr)) {
-                free(copy);
+        /* The container port is after the last ':', the host port before
+         * it, the address (maybe [IPv6]) before that. */
+        char *ctr = strrchr(copy, ':');
+        char *host = NULL, *ip = NULL;
+        if (ctr) {
+                *ctr++ = '\0';
+                host = strrchr(copy, ':');
+                if (host) {
+                        *host++ = '\0';
+                        ip = copy;
+                } else {
+                        host = copy;
+                }
+        } else {
+                ctr = copy;
+        }
+        if (ip && ip[0] == '[') {
+                size_t l = strlen(ip);
+                if (l < 2 || ip[l - 1] != ']') {
+                        fprintf(stderr, "berth: invalid IP address: %s\n", ip);
+                        return -1;
+                }
+                ip[l - 1] = '\0';
+                ip++;
+        }
+        unsigned clo, chi, hlo = 0, hhi = 0;
+        if (port_range(ctr, &clo, &chi) < 0 || !clo) {
                 fprintf(stderr, "berth: invalid containerPort: %s\n", ctr);
                 return -1;
         }
-        char *key = str_printf("%s/%s", ctr, proto ? proto : "tcp");
-        json_object_set_new(exposed, key, json_object());
-        json_t *list = json_object_get(bindings, key);
-        if (!list)
-                json_object_set_new(bindings, key, list = json_array());
-        json_array_append_new(
-                list, json_pack("{s:s, s:s}", "HostIp", ip, "HostPort", host));
-        free(key);
-        free(copy);
+        if (host && *host && port_range(host, &hlo, &hhi) < 0) {
+                fprintf(stderr, "berth: invalid hostPort: %s\n", host);
+                return -1;
+        }
+        bool host_range = host && *host && hhi != hlo;
+        if (chi != clo && host && *host && hhi - hlo != chi - clo) {
+                fprintf(stderr,
+                        "berth: invalid ranges specified for container and "
+                        "host Ports: %s\n",
+                        spec);
+                return -1;
+        }
+        for (unsigned p = clo; p <= chi; p++) {
+                _cleanup_free_ char *key =
+                        str_printf("%u/%s", p, proto ? proto : "tcp");
+                char hp[16] = "";
+                if (host && *host && chi != clo)
+                        snprintf(hp, sizeof(hp), "%u", hlo + (p - clo));
+                else if (host_range)
+                        snprintf(hp, sizeof(hp), "%u-%u", hlo, hhi);
+                else if (host && *host)
+                        snprintf(hp, sizeof(hp), "%u", hlo);
+                json_object_set_new(exposed, key, json_object());
+                json_t *list = json_object_get(bindings, key);
+                if (!list)
+                        json_object_set_new(bindings, key, list = json_array());
+                json_array_append_new(list,
+                                      json_pack("{s:s, s:s}", "HostIp",
+                                                ip ? ip : "", "HostPort", hp));
+        }
         return 0;
 }
 
@@ -346,6 +412,18 @@ static int build_body(struct run_flags *f, char **args, int nargs,
         }
         json_object_set_new(hc, "NetworkMode",
                             json_string(f->network ? f->network : "default"));
+        if (f->net_alias || f->ip) {
+                const char *nw = f->network ? f->network : "default";
+                json_t *ep =
+                        json_pack("{s:o}", "Aliases", strv_json(f->net_alias));
+                if (f->ip)
+                        json_object_set_new(
+                                ep, "IPAMConfig",
+                                json_pack("{s:s}", "IPv4Address", f->ip));
+                json_object_set_new(
+                        b, "NetworkingConfig",
+                        json_pack("{s:{s:o}}", "EndpointsConfig", nw, ep));
+        }
         if (f->memory) {
                 long long m = parse_size(f->memory);
                 if (m < 0) {

@@ -44,6 +44,7 @@ static const struct subcmd commands[] = {
         {"container", cmd_container, "Manage containers"},
         {"image", cmd_image, "Manage images"},
         {"volume", cmd_volume, "Manage volumes"},
+        {"network", cmd_network, "Manage networks"},
         {NULL, NULL, NULL}};
 
 static void usage(FILE *f) {

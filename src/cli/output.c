@@ -304,3 +304,12 @@ int run_subcommand(const char *group, const struct subcmd *subs, int argc,
                 argv[1], group, group);
         return 1;
 }
+
+bool confirm(const char *question) {
+        printf("%s [y/N] ", question);
+        fflush(stdout);
+        char line[64];
+        if (!fgets(line, sizeof(line), stdin))
+                return false;
+        return line[0] == 'y' || line[0] == 'Y';
+}

@@ -58,30 +58,9 @@ static json_t *ports_json(struct container *c, bool summary) {
 }
 
 static json_t *network_settings(struct daemon *d, struct container *c) {
-        const char *nm =
-                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
-        const char *net = strcmp(nm, "default") == 0 ? "bridge" : nm;
-        json_t *ep = net_endpoint(d, c);
-        const char *ip = json_string_value(json_object_get(ep, "IPAddress"));
-        const char *gw = json_string_value(json_object_get(ep, "Gateway"));
-        int prefix =
-                (int) json_integer_value(json_object_get(ep, "IPPrefixLen"));
-        json_t *endpoint = json_pack(
-                "{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i,"
-                " s:s, s:n}",
-                "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID",
-                "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen", prefix,
-                "IPv6Gateway", "", "GlobalIPv6Address", "",
-                "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
-        json_t *out = json_pack("{s:s, s:s, s:b, s:o, s:s, s:s, s:s, s:s, s:i,"
-                                " s:s, s:{s:o}}",
-                                "Bridge", "", "SandboxID", "", "HairpinMode",
-                                false, "Ports", ports_json(c, false),
-                                "SandboxKey", "", "Gateway", gw, "IPAddress",
-                                ip, "MacAddress", "", "IPPrefixLen", prefix,
-                                "EndpointID", "", "Networks", net, endpoint);
-        json_decref(ep);
-        return out;
+        json_t *ns = net_settings_json(d, c);
+        json_object_set_new(ns, "Ports", ports_json(c, false));
+        return ns;
 }
 
 json_t *ctr_inspect(struct daemon *d, struct container *c) {
@@ -205,17 +184,20 @@ json_t *ctr_summary(struct daemon *d, struct container *c) {
         }
         const char *nm =
                 json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
-        return json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s,"
-                         " s:{s:s}, s:{s:{}}, s:o}",
-                         "Id", c->id, "Names", name ?: "", "Image",
-                         c->image_ref, "ImageID", c->image_id, "Command",
-                         cmd ?: "", "Created",
-                         (json_int_t) rfc3339_to_unix(c->created), "Ports",
-                         ports_json(c, true), "Labels",
-                         json_object_get(c->config, "Labels") ?: json_object(),
-                         "State", state, "Status", status ?: "", "HostConfig",
-                         "NetworkMode", nm ?: "default", "NetworkSettings",
-                         "Networks", "Mounts", mounts);
+        json_t *ns = net_settings_json(d, c);
+        json_t *nets = json_incref(json_object_get(ns, "Networks"));
+        json_decref(ns);
+        return json_pack(
+                "{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s,"
+                " s:{s:s}, s:{s:o}, s:o}",
+                "Id", c->id, "Names", name ?: "", "Image", c->image_ref,
+                "ImageID", c->image_id, "Command", cmd ?: "", "Created",
+                (json_int_t) rfc3339_to_unix(c->created), "Ports",
+                ports_json(c, true), "Labels",
+                json_object_get(c->config, "Labels") ?: json_object(), "State",
+                state, "Status", status ?: "", "HostConfig", "NetworkMode",
+                nm ?: "default", "NetworkSettings", "Networks",
+                nets ? nets : json_object(), "Mounts", mounts);
 }
 
 /* ---- list with filters ---- */

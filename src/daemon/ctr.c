@@ -84,6 +84,8 @@ static void ctr_free(struct container *c) {
         free(c->started_at);
         free(c->finished_at);
         free(c->error);
+        json_decref(c->netcfg);
+        json_decref(c->eps_saved);
         free(c);
 }
 
@@ -195,7 +197,7 @@ int ctr_save(struct daemon *d, struct container *c) {
         json_t *j = json_pack(
                 "{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:s, s:s, s:s?, s:O,"
                 " s:{s:s, s:i, s:i, s:b, s:s?, s:s?, s:s?},"
-                " s:i, s:b, s:b}",
+                " s:i, s:b, s:b, s:O, s:o}",
                 "Id", c->id, "Name", c->name, "Created", c->created, "Create",
                 c->create, "Config", c->config, "HostConfig", c->hostcfg,
                 "Mounts", c->mounts ? c->mounts : json_null(), "Image",
@@ -205,7 +207,9 @@ int ctr_save(struct daemon *d, struct container *c) {
                 c->exit_code, "OOMKilled", c->oom_killed, "StartedAt",
                 c->started_at, "FinishedAt", c->finished_at, "Error", c->error,
                 "RestartCount", c->restart_count, "ManualStop", c->manual_stop,
-                "HasStarted", c->has_started);
+                "HasStarted", c->has_started, "Networks",
+                c->netcfg ? c->netcfg : json_null(), "Endpoints",
+                net_endpoints_json(c));
         if (!j)
                 return -ENOMEM;
         _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
@@ -272,11 +276,18 @@ static int ctr_load_one(struct daemon *d, const char *id,
                 (int) json_integer_value(json_object_get(j, "RestartCount"));
         c->manual_stop = json_is_true(json_object_get(j, "ManualStop"));
         c->has_started = json_is_true(json_object_get(j, "HasStarted"));
+        json_t *nets = json_object_get(j, "Networks");
+        c->netcfg = json_is_object(nets) ? json_incref(nets) : NULL;
+        c->eps_saved = json_incref(json_object_get(j, "Endpoints"));
         json_decref(j);
         if (!c->name || !c->create || !c->config || !c->hostcfg) {
                 ctr_free(c);
                 return -EBADMSG;
         }
+        /* A record from before networks were kept: from NetworkMode. */
+        struct berr e = {0};
+        if (!c->netcfg && net_container_config(d, c, &e) < 0)
+                c->netcfg = json_object();
         *ret = c;
         return 0;
 }
@@ -530,11 +541,6 @@ static int validate_hostcfg(json_t *hc, struct berr *err) {
                 return berr_setx(err, EINVAL,
                                  "can't create 'AutoRemove' container with "
                                  "restart policy");
-        const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
-        if (strcmp(nm, "default") && strcmp(nm, "bridge") &&
-            strcmp(nm, "none") && strcmp(nm, "host") &&
-            !str_startswith(nm, "container:"))
-                return berr_setx(err, ENOENT, "network %s not found", nm);
         return 0;
 }
 
@@ -587,63 +593,7 @@ static int write_etc_files(struct daemon *d, struct container *c,
         if (r < 0)
                 return berr_set(err, r, "write hosts file");
 
-        /* resolv.conf: the host's, without loopback resolvers a
-         * container in its own network namespace could not reach, or
-         * what --dns/--dns-search/--dns-option say. */
-        char *rc = NULL;
-        size_t rlen = 0;
-        f = open_memstream(&rc, &rlen);
-        if (!f)
-                return -ENOMEM;
-        json_t *dns = json_object_get(c->hostcfg, "Dns");
-        json_t *search = json_object_get(c->hostcfg, "DnsSearch");
-        json_t *opts = json_object_get(c->hostcfg, "DnsOptions");
-        bool host_net = strcmp(json_string_value(json_object_get(
-                                       c->hostcfg, "NetworkMode")),
-                               "host") == 0;
-        _cleanup_free_ char *hostrc = NULL;
-        size_t hrl;
-        if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 20, &hostrc, &hrl) <
-            0)
-                hostrc = strdup("");
-        for (char *line = hostrc ? strtok(hostrc, "\n") : NULL; line;
-             line = strtok(NULL, "\n")) {
-                if (str_startswith(line, "nameserver")) {
-                        if (json_array_size(dns))
-                                continue;
-                        const char *a = line + 10;
-                        while (*a == ' ' || *a == '\t')
-                                a++;
-                        if (!host_net && (str_startswith(a, "127.") ||
-                                          strcmp(a, "::1") == 0))
-                                continue;
-                } else if ((str_startswith(line, "search") &&
-                            json_array_size(search)) ||
-                           (str_startswith(line, "options") &&
-                            json_array_size(opts)))
-                        continue;
-                fprintf(f, "%s\n", line);
-        }
-        json_array_foreach(dns, i, e)
-                fprintf(f, "nameserver %s\n", json_string_value(e) ?: "");
-        if (json_array_size(search)) {
-                fprintf(f, "search");
-                json_array_foreach(search, i, e)
-                        fprintf(f, " %s", json_string_value(e) ?: "");
-                fprintf(f, "\n");
-        }
-        if (json_array_size(opts)) {
-                fprintf(f, "options");
-                json_array_foreach(opts, i, e)
-                        fprintf(f, " %s", json_string_value(e) ?: "");
-                fprintf(f, "\n");
-        }
-        fclose(f);
-        r = write_file_atomic_at(dirfd, "resolv.conf", rc, rlen, 0644, 0);
-        free(rc);
-        if (r < 0)
-                return berr_set(err, r, "write resolv.conf");
-        return 0;
+        return resolver_write_conf(d, c, dirfd, err);
 }
 
 struct vol_ctx {
@@ -1048,6 +998,8 @@ int ctr_create(struct daemon *d, const char *name, json_t *body,
                 return -ENOMEM;
         }
         r = validate_hostcfg(c->hostcfg, err);
+        if (r >= 0)
+                r = net_container_config(d, c, err);
         if (r < 0) {
                 ctr_free(c);
                 return r;

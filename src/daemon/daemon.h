@@ -62,7 +62,13 @@ struct container {
 
         int shim_wait_fd; /* connection with a pending `wait` to the shim */
         bool rootfs_mounted;
-        uint32_t ip; /* on the bridge network (host byte order), or 0 */
+        /* Networks (network.c): the configured ones, {"NAME":{"NetworkID",
+         * "Aliases","IPAMConfig"}} in the order they are joined; the
+         * endpoints while running; what an earlier daemon recorded. */
+        json_t *netcfg;
+        struct endpoint *eps;
+        json_t *eps_saved;
+        struct resolver *dns;   /* embedded DNS server, while running */
         struct port_map *ports; /* published ports while running */
         size_t n_ports;
         struct waiter *waiters;
@@ -101,13 +107,18 @@ struct daemon {
         uint64_t start_time_ms;
         bool shutting_down;
         struct registry_config registry; /* certs.d, insecure registries */
-        /* The bridge network (network.c): NULL name = none. */
+        /* Networks (network.c): the default bridge's interface (NULL:
+         * none) and --bip; the bridge and user networks. */
         char *bridge_name;
         char *bip;
-        bool nft;        /* manage nftables rules */
-        bool ip_forward; /* enable net.ipv4.ip_forward */
-        int net_dirfd;   /* DATA_ROOT/network: address pools */
-        struct bridge_net *bridge;
+        const char *resolv_conf; /* the host's, for containers' DNS */
+        bool nft;                /* manage nftables rules */
+        bool ip_forward;         /* enable net.ipv4.ip_forward */
+        int net_dirfd; /* DATA_ROOT/network: address pools, networks/ */
+        struct network *networks;
+        struct nl *nl;            /* rtnetlink in the host's namespace */
+        char *nft_table;          /* berth's own nftables table */
+        unsigned int dns_pending; /* forwarded queries in flight */
 };
 
 /* ---- containers (ctr.c) ---- */
@@ -176,8 +187,34 @@ void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
 void logs_container_exited(struct daemon *d, struct container *c);
 
-/* ---- the bridge network (network.c) ---- */
-struct bridge_net;
+/* ---- networks (network.c, ports.c, firewall.c, resolver.c) ---- */
+struct ipam;
+/* A bridge network: the default one ("bridge", interface --bridge) or
+ * one made with `network create` (interface br-ID12). */
+struct network {
+        char id[65];
+        char *name;
+        char *ifname; /* the host's bridge interface */
+        char *created;
+        bool is_default;
+        bool internal;   /* no route out, no NAT, no forwarding */
+        bool attachable; /* recorded for the API only */
+        json_t *labels;
+        json_t *options;
+        struct ipam *pool;
+        bool up; /* the bridge exists, with its address */
+        struct network *next;
+};
+/* One container on one network, while it runs. */
+struct endpoint {
+        struct network *net;
+        uint32_t ip;      /* host byte order */
+        char ifname[16];  /* in the container: eth0, eth1... */
+        char host_if[16]; /* the host's end of the veth pair */
+        char id[65];      /* EndpointID */
+        bool gateway;     /* the container's default route goes here */
+        struct endpoint *next;
+};
 /* One published port: HostIp:HostPort -> the container's port, with the
  * socket that holds the host port while the container runs. */
 struct port_map {
@@ -187,28 +224,85 @@ struct port_map {
         bool udp;
         int sock;
 };
-bool net_uses_bridge(struct daemon *d, const struct container *c);
+
+/* Daemon start: the default network and those on disk.  After
+ * ctr_load_all, net_reconcile releases addresses of containers that no
+ * longer run. */
+int net_init(struct daemon *d, struct berr *err);
+void net_reconcile(struct daemon *d);
+void net_free(struct daemon *d);
+/* A stable id for the default, host and none networks (docker's are
+ * random; ours must not change across restarts, and nothing else is
+ * stored for them). */
+void net_builtin_id(const char *name, char out[65]);
+/* By exact name, then full id, then unique id prefix. */
+struct network *net_find(struct daemon *d, const char *ref);
+/* POST /networks/create's body. */
+int net_create(struct daemon *d, json_t *body, struct network **ret,
+               struct berr *err);
+/* -EBUSY while a container runs on it. */
+int net_remove(struct daemon *d, struct network *n, struct berr *err);
+bool net_in_use(struct daemon *d, const struct network *n);
+/* The bridge network is set up on first use: ready it (for inspect). */
+int net_up(struct daemon *d, struct network *n, struct berr *err);
+/* At create: the networks from NetworkMode and NetworkingConfig (404 for
+ * one that does not exist). */
+int net_container_config(struct daemon *d, struct container *c,
+                         struct berr *err);
+/* The first network a container on NetworkMode `nm` joins, or NULL for
+ * none/host/container:X. */
+struct network *net_of_mode(struct daemon *d, const char *nm);
+/* Connect/disconnect, also while the container runs. */
+int net_connect(struct daemon *d, struct container *c, struct network *n,
+                json_t *epcfg, struct berr *err);
+int net_disconnect(struct daemon *d, struct container *c, struct network *n,
+                   bool force, struct berr *err);
 /* After the container's namespace exists, before its program runs: a
- * veth into it, eth0 with an address from the pool, the default route.
- * Also refreshes the container's /etc/hosts entry. */
+ * veth pair per network (eth0, eth1...), addresses, the default route,
+ * /etc/hosts entries, published ports, the DNS server. */
 int net_attach(struct daemon *d, struct container *c, struct berr *err);
-/* The container stopped or is removed: its address goes back. */
+/* The container stopped or is removed: all of that is released. */
 void net_detach(struct daemon *d, struct container *c);
 /* A running container found at daemon start: what it holds. */
 void net_restore(struct daemon *d, struct container *c);
-/* At start, after the containers are loaded: addresses held by
- * containers that no longer run are released. */
-void net_reconcile(struct daemon *d);
-/* NetworkSettings.Ports of a running container: {"80/tcp":[{HostIp,
- * HostPort}]}. */
+/* The container's endpoints as saved in its record while it runs. */
+json_t *net_endpoints_json(const struct container *c);
+/* NetworkSettings for inspect. */
+json_t *net_settings_json(struct daemon *d, struct container *c);
+/* {"Subnet","Gateway"}, the prefix; for the API. */
+void net_ipam_config(const struct network *n, char subnet[20], char gw[16],
+                     int *ret_prefix);
+/* Does the container's DNS server answer for it (a user network)? */
+bool net_has_dns(const struct network *n);
+
+/* ports.c: hold the host ports the container publishes (PortBindings,
+ * -P), release them; NetworkSettings.Ports. */
+int ports_publish(struct daemon *d, struct container *c, struct berr *err);
+void ports_release(struct container *c);
 json_t *net_ports_json(const struct container *c);
-/* {"IPAddress","Gateway","IPPrefixLen"} for inspect. */
-json_t *net_endpoint(struct daemon *d, const struct container *c);
-void net_free(struct daemon *d);
-/* The bridge network's subnet ("a.b.c.d/n"), gateway and prefix (the
- * bridge is set up if it was not yet); -ENODEV without one. */
-int net_bridge_config(struct daemon *d, char subnet[20], char gateway[16],
-                      int *ret_prefix);
+/* The address published ports are forwarded to (0: none). */
+uint32_t ports_target(const struct container *c);
+
+/* firewall.c: berth's nftables table, written whole from every network's
+ * and published port's state in one atomic batch. */
+int fw_sync(struct daemon *d, struct berr *err);
+
+/* resolver.c: the embedded DNS server at 127.0.0.11:53 inside a
+ * container's namespace, answering for the containers on its networks
+ * and forwarding other names from the host's namespace. */
+int resolver_start(struct daemon *d, struct container *c, int netns_fd,
+                   struct berr *err);
+void resolver_stop(struct daemon *d, struct container *c);
+/* The container's resolv.conf into `dirfd`: the host's (loopback
+ * servers left out), --dns/--dns-search/--dns-option, or 127.0.0.11
+ * when the embedded server answers for it. */
+int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
+                        struct berr *err);
+/* The upstream servers a container's queries go to: --dns, or the
+ * host's resolv.conf's (loopback ones too: they are asked from the
+ * host's namespace). */
+int resolver_upstreams(struct daemon *d, const struct container *c,
+                       uint32_t *ret, size_t max);
 
 /* ---- berth-worker (worker.c) ---- */
 /* Start a worker for the job `params` (stolen; the daemon adds the image
@@ -220,6 +314,7 @@ int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
 /* ---- helpers (util in daemon) ---- */
 char *now_rfc3339(void);
 void random_hex(char *buf, size_t nbytes); /* writes 2*nbytes hex + NUL */
+void random_bytes(void *buf, size_t n);
 int64_t rfc3339_to_unix(const char *s);
 /* "SIGTERM", "TERM", "15" -> 15; < 0 when unknown. */
 int signal_parse(const char *s);

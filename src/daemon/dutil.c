@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "loop.h"
 #include "util.h"
 
 char *now_rfc3339(void) {
@@ -18,6 +19,22 @@ char *now_rfc3339(void) {
         char buf[64];
         format_rfc3339(buf, sizeof(buf), ts.tv_sec, ts.tv_nsec);
         return strdup(buf);
+}
+
+void random_bytes(void *buf, size_t n) {
+        unsigned char *b = buf;
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = getrandom(b + got, n - got, 0);
+                if (r <= 0)
+                        break;
+                got += (size_t) r;
+        }
+        /* Never short for small reads once the pool is up; if it were,
+         * still no fixed value. */
+        for (size_t i = got; i < n; i++)
+                b[i] = (unsigned char) (loop_now_ms() >> (i % 8)) ^
+                       (unsigned char) i;
 }
 
 void random_hex(char *buf, size_t nbytes) {

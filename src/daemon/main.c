@@ -41,6 +41,7 @@ struct options {
         int max_downloads;
         char *bridge;
         char *bip;
+        char *resolv_conf;
         int iptables;   /* -1 unset */
         int ip_forward; /* -1 unset */
 };
@@ -77,6 +78,9 @@ static void usage(FILE *f) {
                 "ports; default true)\n"
                 "      --ip-forward BOOL    enable net.ipv4.ip_forward "
                 "(default true)\n"
+                "      --resolv-conf FILE   the resolv.conf containers' DNS "
+                "settings come from\n"
+                "                           (default /etc/resolv.conf)\n"
                 "  -v, --version            print the version\n");
 }
 
@@ -122,6 +126,8 @@ static int load_config(struct options *o, const char *path, bool must) {
                         set_opt(&o->bridge, json_string_value(v));
                 else if (!strcmp(k, "bip"))
                         set_opt(&o->bip, json_string_value(v));
+                else if (!strcmp(k, "resolv-conf"))
+                        set_opt(&o->resolv_conf, json_string_value(v));
                 else if (!strcmp(k, "iptables") && json_is_boolean(v))
                         o->iptables = json_is_true(v);
                 else if (!strcmp(k, "ip-forward") && json_is_boolean(v))
@@ -266,6 +272,7 @@ int main(int argc, char **argv) {
                 {"max-concurrent-downloads", required_argument, NULL, 'M'},
                 {"bridge", required_argument, NULL, 'b'},
                 {"bip", required_argument, NULL, 'P'},
+                {"resolv-conf", required_argument, NULL, 'r'},
                 {"iptables", required_argument, NULL, 'T'},
                 {"ip-forward", required_argument, NULL, 'F'},
                 {"help", no_argument, NULL, 'h'},
@@ -313,6 +320,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'P':
                         set_opt(&o.bip, optarg);
+                        break;
+                case 'r':
+                        set_opt(&o.resolv_conf, optarg);
                         break;
                 case 'T':
                 case 'F': {
@@ -404,6 +414,7 @@ int main(int argc, char **argv) {
                 d.bridge_name = strdup(br);
         }
         d.bip = o.bip;
+        d.resolv_conf = o.resolv_conf ? o.resolv_conf : "/etc/resolv.conf";
         d.nft = o.iptables != 0;
         d.ip_forward = o.ip_forward != 0;
         _cleanup_free_ char *ctrs = str_printf("%s/containers", d.data_root);
@@ -452,6 +463,12 @@ int main(int argc, char **argv) {
         if (r < 0) {
                 fprintf(stderr, "berthd: start the HTTP server: %s\n",
                         strerror(-r));
+                return 1;
+        }
+        r = net_init(&d, &err);
+        if (r < 0) {
+                fprintf(stderr, "berthd: networks: %s\n",
+                        berr_message(&err, r));
                 return 1;
         }
         ctr_load_all(&d);

@@ -1,22 +1,27 @@
-/* The default bridge network: a host bridge (berth0 unless --bridge says
- * otherwise) with a subnet no host route overlaps, an address pool that
- * survives restarts, masquerading for traffic leaving the bridge, and per
- * container a veth pair whose inner end becomes eth0 in the container's
- * network namespace.
+/* Bridge networks: the default one ("bridge", on the interface --bridge
+ * names, berth0 unless told otherwise) and those `network create` makes
+ * (br-<id12>).  Each has a host bridge with the gateway address, an
+ * address pool that survives restarts (ipam.c), and per running container
+ * a veth pair whose inner end becomes eth0, eth1... in the container's
+ * network namespace.  The nftables side is firewall.c, published ports
+ * ports.c, names resolver.c.
  *
  * Runs in the daemon's process on its loop: every step is a synchronous
- * netlink or nftables request of well under a millisecond.  The container
- * side is configured through a netlink socket opened inside the
- * container's namespace (nl_open), never by running anything there. */
+ * netlink request of well under a millisecond.  The container side is
+ * configured through a netlink socket opened inside the container's
+ * namespace (nl_open), never by running anything there.
+ *
+ * A user network is kept in DATA_ROOT/network/networks/ID.json; its pool
+ * in DATA_ROOT/network/IFNAME.json.  A container's networks are in its
+ * record (netcfg), and while it runs its endpoints too, so a daemon that
+ * restarts finds each veth and address again. */
+#include <dirent.h>
 #include <errno.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -26,392 +31,743 @@
 #include "netlink.h"
 #include "util.h"
 
-struct bridge_net {
-        struct ipam *pool;
-        struct nl *nl;
-        char *table; /* our nftables table */
-};
+#define NETWORKS_DIR "networks"
 
-bool net_uses_bridge(struct daemon *d, const struct container *c) {
-        const char *nm =
-                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
-        return d->bridge_name && nm &&
-               (!strcmp(nm, "default") || !strcmp(nm, "bridge"));
+void net_builtin_id(const char *name, char out[65]) {
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = name; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ull;
+        uint64_t h2 = h;
+        for (int i = 0; i < 4; i++) {
+                h2 = (h2 ^ (uint64_t) i) * 1099511628211ull +
+                     0x9e3779b97f4a7c15ull;
+                snprintf(out + 16 * i, 17, "%016llx",
+                         (unsigned long long) (h2 ^ h));
+        }
 }
 
-static int nft_apply(const char *cmds, struct berr *err) {
-        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return -ENOMEM;
-        nft_ctx_buffer_error(ctx);
-        int r = nft_run_cmd_from_buffer(ctx, cmds);
-        if (r != 0) {
-                const char *e = nft_ctx_get_error_buffer(ctx);
-                r = berr_setx(err, EIO, "nftables: %s",
-                              e && *e ? e : "request refused");
-        }
-        nft_ctx_free(ctx);
-        return r;
-}
-
-/* One atomic batch: our table is created (or emptied) and filled, so the
- * host's and other engines' rules are never touched. */
-static int nft_setup(const char *table, const char *bridge,
-                     const struct ipv4_net *subnet, struct berr *err) {
-        char sub[20];
-        ipv4_net_format(subnet, sub);
-        _cleanup_free_ char *cmds = str_printf(
-                "table ip %1$s {}\n"
-                "flush table ip %1$s\n"
-                "table ip %1$s {\n"
-                "  chain postrouting {\n"
-                "    type nat hook postrouting priority srcnat; policy "
-                "accept;\n"
-                "    ip saddr %3$s oifname != \"%2$s\" masquerade\n"
-                /* Published ports reached from 127.0.0.1 leave with that
-                 * source: the container must answer to the gateway. */
-                "    ip saddr 127.0.0.0/8 oifname \"%2$s\" masquerade\n"
-                "  }\n"
-                "  chain ports {\n"
-                "  }\n"
-                "  chain prerouting {\n"
-                "    type nat hook prerouting priority dstnat; policy "
-                "accept;\n"
-                "    fib daddr type local jump ports\n"
-                "  }\n"
-                "  chain output {\n"
-                "    type nat hook output priority -100; policy accept;\n"
-                "    fib daddr type local jump ports\n"
-                "  }\n"
-                "  chain forward {\n"
-                "    type filter hook forward priority filter; policy "
-                "accept;\n"
-                "    iifname \"%2$s\" accept\n"
-                "    oifname \"%2$s\" ct state related,established accept\n"
-                "  }\n"
-                "}\n",
-                table, bridge, sub);
-        return cmds ? nft_apply(cmds, err) : -ENOMEM;
-}
-
-/* The bridge and everything around it, once per daemon. */
-static int bridge_ready(struct daemon *d, struct berr *err) {
-        if (d->bridge)
-                return 0;
-        struct bridge_net *b = calloc(1, sizeof(*b));
-        if (!b)
-                return -ENOMEM;
-        int r = nl_open(-1, &b->nl, err);
-        struct ipv4_net subnet = {0};
-        uint32_t gw = 0;
-        if (r >= 0 && d->bip) {
-                r = ipv4_net_parse(d->bip, &subnet, &gw, err);
-                if (r >= 0 && gw == subnet.addr)
-                        gw = subnet.addr + 1;
-        }
-        if (r >= 0) {
-                /* An existing pool keeps its subnet across restarts. */
-                struct berr e2 = {0};
-                if (d->bip)
-                        r = ipam_open(d->net_dirfd, d->bridge_name, &subnet, gw,
-                                      &b->pool, err);
-                else if (ipam_open(d->net_dirfd, d->bridge_name, NULL, 0,
-                                   &b->pool, &e2) < 0) {
-                        struct ipv4_net *used = NULL;
-                        size_t n = 0;
-                        r = ipam_host_networks(&used, &n);
-                        if (r >= 0)
-                                r = ipam_pick_subnet(used, n, &subnet, err);
-                        free(used);
-                        if (r >= 0)
-                                r = ipam_open(d->net_dirfd, d->bridge_name,
-                                              &subnet, subnet.addr + 1,
-                                              &b->pool, err);
-                }
-        }
-        if (r >= 0 && nl_link_index(b->nl, d->bridge_name) == -ENODEV) {
-                const struct ipv4_net *s = ipam_subnet(b->pool);
-                r = nl_bridge_create(b->nl, d->bridge_name, err);
-                if (r >= 0)
-                        r = nl_addr_add(b->nl, d->bridge_name,
-                                        ipam_gateway(b->pool), s->prefix, err);
-        }
-        if (r >= 0)
-                r = nl_link_set_up(b->nl, d->bridge_name, err);
-        if (r >= 0 && d->nft) {
-                /* Let packets from 127.0.0.1 (to published ports) be
-                 * routed to the bridge; only this bridge's setting. */
-                _cleanup_free_ char *p =
-                        str_printf("/proc/sys/net/ipv4/conf/%s/route_localnet",
-                                   d->bridge_name);
-                int fd = p ? open(p, O_WRONLY | O_CLOEXEC) : -1;
-                if (fd < 0 || write(fd, "1", 1) != 1)
-                        r = berr_set(err, errno, "write '%s'", p ? p : "");
-                if (fd >= 0)
-                        close(fd);
-        }
-        if (r >= 0 && d->nft) {
-                b->table = !strcmp(d->bridge_name, "berth0")
-                                   ? strdup("berth")
-                                   : str_printf("berth_%s", d->bridge_name);
-                r = b->table ? nft_setup(b->table, d->bridge_name,
-                                         ipam_subnet(b->pool), err)
-                             : -ENOMEM;
-        }
-        if (r >= 0 && d->ip_forward) {
-                int fd = open("/proc/sys/net/ipv4/ip_forward",
-                              O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || write(fd, "1", 1) != 1)
-                        r = berr_set(err, errno, "enable IP forwarding");
-                if (fd >= 0)
-                        close(fd);
-        }
-        if (r < 0) {
-                berr_prefix(err, r, "set up bridge network '%s'",
-                            d->bridge_name);
-                ipam_free(b->pool);
-                nl_close(b->nl);
-                free(b->table);
-                free(b);
-                return r;
-        }
-        d->bridge = b;
-        return 0;
-}
-
-static void veth_names(const struct container *c, char host[16],
-                       char peer[16]) {
-        snprintf(host, 16, "vb%.10s", c->id);
-        snprintf(peer, 16, "vp%.10s", c->id);
-}
-
-/* ---- published ports ---- */
-
-static void ports_close(struct container *c) {
-        for (size_t i = 0; i < c->n_ports; i++)
-                if (c->ports[i].sock >= 0)
-                        close(c->ports[i].sock);
-        free(c->ports);
-        c->ports = NULL;
-        c->n_ports = 0;
-}
-
-/* Who else holds host port `port`? */
-static struct container *port_holder(struct daemon *d, uint32_t ip,
-                                     uint16_t port, bool udp) {
-        for (struct container *o = d->containers; o; o = o->next)
-                for (size_t i = 0; i < o->n_ports; i++) {
-                        const struct port_map *m = &o->ports[i];
-                        if (m->host_port == port && m->udp == udp &&
-                            (!m->host_ip || !ip || m->host_ip == ip))
-                                return o;
-                }
+static struct network *network_free(struct network *n) {
+        if (!n)
+                return NULL;
+        ipam_free(n->pool);
+        free(n->name);
+        free(n->ifname);
+        free(n->created);
+        json_decref(n->labels);
+        json_decref(n->options);
+        free(n);
         return NULL;
 }
 
-/* Hold the host port with a bound socket (TCP: bound, not listening),
- * so that no other program - and no other container - can take it. */
-static int reserve(struct daemon *d, struct container *c, struct port_map *m,
-                   struct berr *err) {
-        char ip[16] = "0.0.0.0";
-        if (m->host_ip)
-                ipv4_format(m->host_ip, ip);
-        struct container *o = port_holder(d, m->host_ip, m->host_port, m->udp);
-        if (m->host_port && o && o != c)
-                return berr_setx(err, EADDRINUSE,
-                                 "driver failed programming external "
-                                 "connectivity on endpoint %s: Bind for "
-                                 "%s:%u failed: port is already allocated "
-                                 "(by container %s)",
-                                 c->name, ip, m->host_port, o->name);
-        int s = socket(AF_INET,
-                       (m->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-        if (s < 0)
-                return berr_set(err, errno, "socket");
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons(m->host_port),
-                                 .sin_addr.s_addr = htonl(m->host_ip)};
-        if (bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = berr_setx(err, errno,
-                                  "driver failed programming external "
-                                  "connectivity on endpoint %s: Bind for "
-                                  "%s:%u failed: %s",
-                                  c->name, ip, m->host_port,
-                                  errno == EADDRINUSE
-                                          ? "port is already allocated"
-                                          : strerror(errno));
-                close(s);
+struct network *net_find(struct daemon *d, const char *ref) {
+        if (!ref || !*ref)
+                return NULL;
+        if (!strcmp(ref, "default"))
+                ref = "bridge";
+        for (struct network *n = d->networks; n; n = n->next)
+                if (!strcmp(n->name, ref))
+                        return n;
+        for (struct network *n = d->networks; n; n = n->next)
+                if (!strcmp(n->id, ref))
+                        return n;
+        struct network *found = NULL;
+        size_t rl = strlen(ref);
+        for (struct network *n = d->networks; n; n = n->next)
+                if (!strncmp(n->id, ref, rl)) {
+                        if (found)
+                                return NULL; /* ambiguous */
+                        found = n;
+                }
+        return found;
+}
+
+bool net_has_dns(const struct network *n) {
+        return !n->is_default;
+}
+
+static int write_sysctl(const char *path, struct berr *err) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int r = 0;
+        if (fd < 0 || write(fd, "1", 1) != 1)
+                r = berr_set(err, errno, "write '%s'", path);
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+/* Every subnet in use: the host's routes and addresses, and every
+ * network's of ours (the default one's may not be routed yet). */
+static int subnets_in_use(struct daemon *d, struct ipv4_net **ret,
+                          size_t *ret_n) {
+        struct ipv4_net *used = NULL;
+        size_t n = 0;
+        int r = ipam_host_networks(&used, &n);
+        if (r < 0)
                 return r;
+        for (struct network *o = d->networks; o; o = o->next) {
+                if (!o->pool)
+                        continue;
+                struct ipv4_net *nv = realloc(used, (n + 1) * sizeof(*nv));
+                if (!nv) {
+                        free(used);
+                        return -ENOMEM;
+                }
+                used = nv;
+                used[n++] = *ipam_subnet(o->pool);
         }
-        socklen_t sl = sizeof(sa);
-        if (!m->host_port && getsockname(s, (struct sockaddr *) &sa, &sl) == 0)
-                m->host_port = ntohs(sa.sin_port);
-        m->sock = s;
+        *ret = used;
+        *ret_n = n;
         return 0;
 }
 
-static int parse_port(const char *s, uint16_t *ret) {
-        uint32_t v;
-        if (!s || parse_u32(s, &v) < 0 || v > 65535)
-                return -EINVAL;
-        *ret = (uint16_t) v;
+/* The default network's pool: the one on disk, or --bip, or the first of
+ * docker's pools that nothing on the host uses. */
+static int default_pool(struct daemon *d, struct network *n, struct berr *err) {
+        struct ipv4_net subnet = {0};
+        uint32_t gw = 0;
+        if (d->bip) {
+                int r = ipv4_net_parse(d->bip, &subnet, &gw, err);
+                if (r < 0)
+                        return r;
+                if (gw == subnet.addr)
+                        gw = subnet.addr + 1;
+                return ipam_open(d->net_dirfd, n->ifname, &subnet, gw, &n->pool,
+                                 err);
+        }
+        struct berr e2 = {0};
+        if (ipam_open(d->net_dirfd, n->ifname, NULL, 0, &n->pool, &e2) >= 0)
+                return 0;
+        struct ipv4_net *used = NULL;
+        size_t nu = 0;
+        int r = subnets_in_use(d, &used, &nu);
+        if (r >= 0)
+                r = ipam_pick_subnet(used, nu, &subnet, err);
+        free(used);
+        if (r >= 0)
+                r = ipam_open(d->net_dirfd, n->ifname, &subnet, subnet.addr + 1,
+                              &n->pool, err);
+        return r;
+}
+
+int net_up(struct daemon *d, struct network *n, struct berr *err) {
+        if (n->up)
+                return 0;
+        int r = 0;
+        if (!d->nl)
+                r = nl_open(-1, &d->nl, err);
+        if (r >= 0 && !n->pool)
+                r = n->is_default ? default_pool(d, n, err)
+                                  : ipam_open(d->net_dirfd, n->ifname, NULL, 0,
+                                              &n->pool, err);
+        bool created = false;
+        if (r >= 0 && nl_link_index(d->nl, n->ifname) == -ENODEV) {
+                r = nl_bridge_create(d->nl, n->ifname, err);
+                created = r >= 0;
+                if (r >= 0)
+                        r = nl_addr_add(d->nl, n->ifname, ipam_gateway(n->pool),
+                                        ipam_subnet(n->pool)->prefix, err);
+        }
+        if (r >= 0)
+                r = nl_link_set_up(d->nl, n->ifname, err);
+        if (r >= 0 && d->nft && !n->internal) {
+                /* Let packets from 127.0.0.1 (to published ports) be
+                 * routed to the bridge; only this bridge's setting. */
+                _cleanup_free_ char *p = str_printf(
+                        "/proc/sys/net/ipv4/conf/%s/route_localnet", n->ifname);
+                r = p ? write_sysctl(p, err) : -ENOMEM;
+        }
+        if (r >= 0 && d->ip_forward && !n->internal)
+                r = write_sysctl("/proc/sys/net/ipv4/ip_forward", err);
+        if (r >= 0) {
+                n->up = true;
+                r = fw_sync(d, err);
+                if (r < 0)
+                        n->up = false;
+        }
+        if (r < 0) {
+                struct berr e2 = {0};
+                if (created)
+                        nl_link_delete(d->nl, n->ifname, &e2);
+                return berr_prefix(err, r, "set up network '%s' (bridge %s)",
+                                   n->name, n->ifname);
+        }
         return 0;
 }
 
-/* HostConfig.PortBindings {"80/tcp":[{"HostIp","HostPort"}]} -> maps. */
-static int ports_from_bindings(struct daemon *d, struct container *c,
-                               json_t *pb, struct berr *err) {
+/* ---- user networks on disk ---- */
+
+static int network_save(struct daemon *d, struct network *n) {
+        char sub[20], gw[16];
+        int prefix;
+        net_ipam_config(n, sub, gw, &prefix);
+        json_t *j =
+                json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:O, s:O,"
+                          " s:s, s:s}",
+                          "Id", n->id, "Name", n->name, "Created", n->created,
+                          "Bridge", n->ifname, "Internal", n->internal,
+                          "Attachable", n->attachable, "Labels", n->labels,
+                          "Options", n->options, "Subnet", sub, "Gateway", gw);
+        _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        _cleanup_free_ char *rel = str_printf(NETWORKS_DIR "/%s.json", n->id);
+        if (!text || !rel)
+                return -ENOMEM;
+        return write_file_atomic_at(d->net_dirfd, rel, text, strlen(text), 0600,
+                                    WRITE_SYNC);
+}
+
+static struct network *network_load(struct daemon *d, const char *file) {
+        _cleanup_free_ char *rel = str_printf(NETWORKS_DIR "/%s", file);
+        _cleanup_free_ char *text = NULL;
+        if (!rel || read_file_at(d->net_dirfd, rel, 1 << 20, &text, NULL) < 0)
+                return NULL;
+        json_t *j = json_loads(text, 0, NULL);
+        const char *id = json_string_value(json_object_get(j, "Id"));
+        const char *name = json_string_value(json_object_get(j, "Name"));
+        const char *br = json_string_value(json_object_get(j, "Bridge"));
+        struct network *n = calloc(1, sizeof(*n));
+        if (!n || !id || strlen(id) != 64 || !name || !br || strlen(br) > 15) {
+                fprintf(stderr,
+                        "berthd: ignoring the unreadable network "
+                        "record '%s'\n",
+                        file);
+                json_decref(j);
+                free(n);
+                return NULL;
+        }
+        memcpy(n->id, id, 65);
+        n->name = strdup(name);
+        n->ifname = strdup(br);
+        n->created = strdup(json_string_value(json_object_get(j, "Created"))
+                                    ?: "0001-01-01T00:00:00Z");
+        n->internal = json_is_true(json_object_get(j, "Internal"));
+        n->attachable = json_is_true(json_object_get(j, "Attachable"));
+        json_t *l = json_object_get(j, "Labels");
+        json_t *o = json_object_get(j, "Options");
+        n->labels = json_is_object(l) ? json_incref(l) : json_object();
+        n->options = json_is_object(o) ? json_incref(o) : json_object();
+        json_decref(j);
+        if (!n->name || !n->ifname || !n->created)
+                return network_free(n);
+        return n;
+}
+
+static void network_link(struct daemon *d, struct network *n) {
+        struct network **p = &d->networks;
+        while (*p)
+                p = &(*p)->next;
+        *p = n;
+}
+
+int net_init(struct daemon *d, struct berr *err) {
+        d->nft_table = !d->bridge_name || !strcmp(d->bridge_name, "berth0")
+                               ? strdup("berth")
+                               : str_printf("berth_%s", d->bridge_name);
+        if (!d->nft_table)
+                return -ENOMEM;
+        if (mkdirat(d->net_dirfd, NETWORKS_DIR, 0700) < 0 && errno != EEXIST)
+                return berr_set(err, errno, "create '%s'", NETWORKS_DIR);
+        if (d->bridge_name) {
+                struct network *n = calloc(1, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                net_builtin_id("bridge", n->id);
+                n->name = strdup("bridge");
+                n->ifname = strdup(d->bridge_name);
+                n->created = now_rfc3339();
+                n->is_default = true;
+                n->labels = json_object();
+                n->options = json_pack(
+                        "{s:s, s:s, s:s, s:s}",
+                        "com.docker.network.bridge.default_bridge", "true",
+                        "com.docker.network.bridge.enable_icc", "true",
+                        "com.docker.network.bridge.enable_ip_masquerade",
+                        "true", "com.docker.network.bridge.name",
+                        d->bridge_name);
+                if (!n->name || !n->ifname || !n->created) {
+                        network_free(n);
+                        return -ENOMEM;
+                }
+                network_link(d, n);
+        }
+        int dfd = openat(d->net_dirfd, NETWORKS_DIR,
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!dir) {
+                if (dfd >= 0)
+                        close(dfd);
+                return berr_set(err, errno, "open '%s'", NETWORKS_DIR);
+        }
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+                size_t l = strlen(de->d_name);
+                if (l != 64 + 5 || strcmp(de->d_name + 64, ".json"))
+                        continue;
+                struct network *n = network_load(d, de->d_name);
+                if (n)
+                        network_link(d, n);
+        }
+        closedir(dir);
+        /* User networks' bridges exist as long as the networks do (the
+         * default one's appears with its first container). */
+        for (struct network *n = d->networks; n; n = n->next) {
+                struct berr e = {0};
+                if (!n->is_default && net_up(d, n, &e) < 0)
+                        fprintf(stderr, "berthd: %s\n", e.msg);
+        }
+        return 0;
+}
+
+void net_free(struct daemon *d) {
+        while (d->networks) {
+                struct network *n = d->networks;
+                d->networks = n->next;
+                network_free(n);
+        }
+        d->nl = nl_close(d->nl);
+        free(d->nft_table);
+        d->nft_table = NULL;
+}
+
+void net_ipam_config(const struct network *n, char subnet[20], char gw[16],
+                     int *ret_prefix) {
+        subnet[0] = gw[0] = '\0';
+        *ret_prefix = 0;
+        if (!n->pool)
+                return;
+        ipv4_net_format(ipam_subnet(n->pool), subnet);
+        ipv4_format(ipam_gateway(n->pool), gw);
+        *ret_prefix = ipam_subnet(n->pool)->prefix;
+}
+
+bool net_in_use(struct daemon *d, const struct network *n) {
+        for (struct container *c = d->containers; c; c = c->next)
+                for (struct endpoint *e = c->eps; e; e = e->next)
+                        if (e->net == n)
+                                return true;
+        return false;
+}
+
+static bool name_valid(const char *s) {
+        if (!s || !*s || strlen(s) > 128)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') ||
+                      (p != s && (*p == '_' || *p == '.' || *p == '-'))))
+                        return false;
+        return true;
+}
+
+/* IPAM.Config of a create body: at most one IPv4 subnet with an
+ * optional gateway inside it. */
+static int create_subnet(struct daemon *d, json_t *body, struct ipv4_net *sub,
+                         uint32_t *gw, struct berr *err) {
+        json_t *ipam = json_object_get(body, "IPAM");
+        const char *drv = json_string_value(json_object_get(ipam, "Driver"));
+        if (drv && *drv && strcmp(drv, "default"))
+                return berr_setx(err, ENOENT, "plugin \"%s\" not found", drv);
+        json_t *cfgs = json_object_get(ipam, "Config");
+        if (json_array_size(cfgs) > 1)
+                return berr_setx(err, ENOTSUP,
+                                 "more than one IPAM configuration is not "
+                                 "supported yet");
+        json_t *cfg = json_array_get(cfgs, 0);
+        const char *s = json_string_value(json_object_get(cfg, "Subnet"));
+        const char *g = json_string_value(json_object_get(cfg, "Gateway"));
+        const char *range = json_string_value(json_object_get(cfg, "IPRange"));
+        json_t *aux = json_object_get(cfg, "AuxiliaryAddresses");
+        if ((range && *range) || json_object_size(aux))
+                return berr_setx(err, ENOTSUP,
+                                 "--ip-range and --aux-address are not "
+                                 "supported yet");
+        if (g && *g && !(s && *s))
+                return berr_setx(err, EINVAL,
+                                 "invalid pool request: a gateway needs a "
+                                 "subnet");
+        struct ipv4_net *used = NULL;
+        size_t nu = 0;
+        int r = subnets_in_use(d, &used, &nu);
+        if (r < 0)
+                return r;
+        if (s && *s) {
+                r = ipv4_net_parse(s, sub, NULL, err);
+                if (r < 0) {
+                        free(used);
+                        return berr_prefix(err, r, "invalid subnet %s", s);
+                }
+                if (sub->prefix > 30) {
+                        free(used);
+                        return berr_setx(err, EINVAL,
+                                         "invalid subnet %s: it has no room "
+                                         "for a gateway and a container",
+                                         s);
+                }
+                for (struct network *o = d->networks; o; o = o->next)
+                        if (o->pool &&
+                            ipv4_net_overlaps(ipam_subnet(o->pool), sub)) {
+                                free(used);
+                                return berr_setx(err, EPERM,
+                                                 "invalid pool request: Pool "
+                                                 "overlaps with other one on "
+                                                 "this address space (%s of "
+                                                 "network %s)",
+                                                 s, o->name);
+                        }
+                *gw = sub->addr + 1;
+                if (g && *g) {
+                        uint32_t bcast = sub->addr |
+                                         (sub->prefix ? ~0u >> sub->prefix : 0);
+                        if (ipv4_parse(g, gw) < 0 ||
+                            !ipv4_net_contains(sub, *gw) || *gw == sub->addr ||
+                            *gw == bcast) {
+                                free(used);
+                                return berr_setx(err, EINVAL,
+                                                 "invalid gateway %s: not a "
+                                                 "host address in subnet %s",
+                                                 g, s);
+                        }
+                }
+        } else {
+                r = ipam_pick_subnet(used, nu, sub, err);
+                *gw = sub->addr + 1;
+        }
+        free(used);
+        return r;
+}
+
+int net_create(struct daemon *d, json_t *body, struct network **ret,
+               struct berr *err) {
+        const char *name = json_string_value(json_object_get(body, "Name"));
+        if (!name || !*name)
+                return berr_setx(err, EINVAL, "network name is required");
+        if (!name_valid(name))
+                return berr_setx(err, EINVAL,
+                                 "invalid network name \"%s\": only "
+                                 "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                                 name);
+        if (net_find(d, name) && !strcmp(net_find(d, name)->name, name))
+                return berr_setx(err, EEXIST,
+                                 "network with name %s already exists", name);
+        if (!strcmp(name, "host") || !strcmp(name, "none") ||
+            !strcmp(name, "bridge") || !strcmp(name, "default"))
+                return berr_setx(err, EPERM,
+                                 "%s is a pre-defined network and cannot be "
+                                 "created",
+                                 name);
+        const char *drv = json_string_value(json_object_get(body, "Driver"));
+        if (drv && *drv && strcmp(drv, "bridge"))
+                return berr_setx(err, ENOENT, "plugin \"%s\" not found", drv);
+        if (json_is_true(json_object_get(body, "EnableIPv6")))
+                return berr_setx(err, ENOTSUP,
+                                 "IPv6 networks are not supported yet");
+        if (json_is_true(json_object_get(body, "ConfigOnly")) ||
+            json_string_value(json_object_get(
+                    json_object_get(body, "ConfigFrom"), "Network")))
+                return berr_setx(err, ENOTSUP,
+                                 "config-only networks are not supported");
+        if (!d->nl) {
+                int r = nl_open(-1, &d->nl, err);
+                if (r < 0)
+                        return r;
+        }
+        /* Like docker0, the default bridge exists before any other, so a
+         * user network never takes the subnet it would have had. */
+        struct network *def = net_find(d, "bridge");
+        if (def && def->is_default && !def->up) {
+                struct berr e2 = {0};
+                net_up(d, def, &e2);
+        }
+        struct network *n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        do
+                random_hex(n->id, 32);
+        while (net_find(d, n->id) || n->id[0] == '0');
+        json_t *opts = json_object_get(body, "Options");
+        json_t *labels = json_object_get(body, "Labels");
+        n->options =
+                json_is_object(opts) ? json_deep_copy(opts) : json_object();
+        n->labels =
+                json_is_object(labels) ? json_deep_copy(labels) : json_object();
+        n->name = strdup(name);
+        n->created = now_rfc3339();
+        n->internal = json_is_true(json_object_get(body, "Internal"));
+        n->attachable = json_is_true(json_object_get(body, "Attachable"));
+        const char *br = json_string_value(
+                json_object_get(n->options, "com.docker.network.bridge.name"));
+        n->ifname = br && *br ? strdup(br) : str_printf("br-%.12s", n->id);
+        if (!n->options || !n->labels || !n->name || !n->created ||
+            !n->ifname) {
+                network_free(n);
+                return -ENOMEM;
+        }
+        int r = 0;
+        if (strlen(n->ifname) > 15)
+                r = berr_setx(err, EINVAL,
+                              "bridge name '%s' is longer than 15 characters",
+                              n->ifname);
+        for (struct network *o = d->networks; r >= 0 && o; o = o->next)
+                if (!strcmp(o->ifname, n->ifname))
+                        r = berr_setx(err, EEXIST,
+                                      "bridge %s is already used by network "
+                                      "%s",
+                                      n->ifname, o->name);
+        if (r >= 0 && nl_link_index(d->nl, n->ifname) > 0)
+                r = berr_setx(err, EEXIST,
+                              "an interface named %s already exists on the "
+                              "host",
+                              n->ifname);
+        struct ipv4_net sub;
+        uint32_t gw;
+        if (r >= 0)
+                r = create_subnet(d, body, &sub, &gw, err);
+        _cleanup_free_ char *pool = str_printf("%s.json", n->ifname);
+        if (r >= 0 && !pool)
+                r = -ENOMEM;
+        if (r >= 0) {
+                /* A pool file left by an earlier network on the same
+                 * interface name must not lend this one its addresses. */
+                unlinkat(d->net_dirfd, pool, 0);
+                r = ipam_open(d->net_dirfd, n->ifname, &sub, gw, &n->pool, err);
+        }
+        if (r >= 0) {
+                network_link(d, n);
+                r = net_up(d, n, err);
+                if (r >= 0)
+                        r = network_save(d, n);
+                if (r < 0) {
+                        /* Nothing of it stays: no bridge, no pool, no
+                         * record, no rule. */
+                        struct network **p = &d->networks;
+                        while (*p != n)
+                                p = &(*p)->next;
+                        *p = n->next;
+                        struct berr e2 = {0};
+                        if (n->up && nl_link_index(d->nl, n->ifname) > 0)
+                                nl_link_delete(d->nl, n->ifname, &e2);
+                        fw_sync(d, &e2);
+                }
+        }
+        if (r < 0) {
+                if (n->pool && pool)
+                        unlinkat(d->net_dirfd, pool, 0);
+                network_free(n);
+                return berr_prefix(err, r, "create network %s", name);
+        }
+        event_emit(d, "network", "create", n->id,
+                   json_pack("{s:s, s:s}", "name", n->name, "type", "bridge"));
+        *ret = n;
+        return 0;
+}
+
+int net_remove(struct daemon *d, struct network *n, struct berr *err) {
+        if (n->is_default)
+                return berr_setx(err, EPERM,
+                                 "%s is a pre-defined network and cannot be "
+                                 "removed",
+                                 n->name);
+        for (struct container *c = d->containers; c; c = c->next)
+                for (struct endpoint *e = c->eps; e; e = e->next)
+                        if (e->net == n)
+                                return berr_setx(
+                                        err, EPERM,
+                                        "error while removing network: "
+                                        "network %s has active endpoints "
+                                        "(name:\"%s\" id:\"%.12s\")",
+                                        n->name, c->name, c->id);
+        struct berr e2 = {0};
+        if (d->nl && nl_link_index(d->nl, n->ifname) > 0 &&
+            nl_link_delete(d->nl, n->ifname, &e2) < 0)
+                return berr_setx(err, EIO,
+                                 "error while removing network %s: %s", n->name,
+                                 e2.msg);
+        _cleanup_free_ char *rel = str_printf(NETWORKS_DIR "/%s.json", n->id);
+        _cleanup_free_ char *pool = str_printf("%s.json", n->ifname);
+        if (rel)
+                unlinkat(d->net_dirfd, rel, 0);
+        if (pool)
+                unlinkat(d->net_dirfd, pool, 0);
+        struct network **p = &d->networks;
+        while (*p != n)
+                p = &(*p)->next;
+        *p = n->next;
+        berr_clear(&e2);
+        fw_sync(d, &e2);
+        event_emit(d, "network", "destroy", n->id,
+                   json_pack("{s:s, s:s}", "name", n->name, "type", "bridge"));
+        network_free(n);
+        return 0;
+}
+
+/* ---- a container's networks ---- */
+
+struct network *net_of_mode(struct daemon *d, const char *nm) {
+        if (!nm || !strcmp(nm, "none") || !strcmp(nm, "host") ||
+            str_startswith(nm, "container:"))
+                return NULL;
+        return net_find(d, nm);
+}
+
+static bool mode_is_private(const char *nm) {
+        return nm && (!strcmp(nm, "none") || !strcmp(nm, "host") ||
+                      str_startswith(nm, "container:"));
+}
+
+/* An EndpointConfig as we keep it: NetworkID, Aliases, IPAMConfig. */
+static int endpoint_config(struct network *n, json_t *in, json_t **ret,
+                           struct berr *err) {
+        json_t *aliases = json_object_get(in, "Aliases");
+        json_t *ipam = json_object_get(in, "IPAMConfig");
+        const char *want =
+                json_string_value(json_object_get(ipam, "IPv4Address"));
+        const char *want6 =
+                json_string_value(json_object_get(ipam, "IPv6Address"));
+        if (want6 && *want6)
+                return berr_setx(err, ENOTSUP,
+                                 "IPv6 addresses are not supported yet");
+        if (n->is_default && want && *want)
+                return berr_setx(err, EINVAL,
+                                 "user specified IP address is supported on "
+                                 "user defined networks only");
+        if (n->is_default && json_array_size(aliases))
+                return berr_setx(err, EINVAL,
+                                 "network-scoped alias is supported only for "
+                                 "containers in user defined networks");
+        if (want && *want) {
+                uint32_t a;
+                if (ipv4_parse(want, &a) < 0)
+                        return berr_setx(err, EINVAL,
+                                         "invalid IPv4 address: %s", want);
+                if (n->pool && !ipv4_net_contains(ipam_subnet(n->pool), a)) {
+                        char sub[20];
+                        ipv4_net_format(ipam_subnet(n->pool), sub);
+                        return berr_setx(err, EINVAL,
+                                         "invalid endpoint settings: "
+                                         "address %s is not in network %s's "
+                                         "subnet %s",
+                                         want, n->name, sub);
+                }
+        }
+        json_t *al = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(aliases, i,
+                           v) if (json_string_value(v) && *json_string_value(v))
+                json_array_append(al, v);
+        json_t *out =
+                json_pack("{s:s, s:o}", "NetworkID", n->id, "Aliases", al);
+        if (out && want && *want)
+                json_object_set_new(out, "IPAMConfig",
+                                    json_pack("{s:s}", "IPv4Address", want));
+        if (!out)
+                return -ENOMEM;
+        *ret = out;
+        return 0;
+}
+
+int net_container_config(struct daemon *d, struct container *c,
+                         struct berr *err) {
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        json_t *cfg = json_object();
+        if (!cfg)
+                return -ENOMEM;
+        json_t *eps =
+                json_object_get(json_object_get(c->create, "NetworkingConfig"),
+                                "EndpointsConfig");
+        struct network *first = NULL;
+        int r = 0;
+        if (!mode_is_private(nm)) {
+                first = net_find(d, nm);
+                /* A daemon without a bridge (--bridge none) runs default
+                 * containers with a loopback interface only, as docker. */
+                if (!first && strcmp(nm, "default") && strcmp(nm, "bridge"))
+                        r = berr_setx(err, ENOENT, "network %s not found", nm);
+        }
+        if (first) {
+                json_t *in = json_object_get(eps, nm);
+                if (!in)
+                        in = json_object_get(eps, first->name);
+                if (!in)
+                        in = json_object_get(eps, "default");
+                json_t *ep = NULL;
+                r = endpoint_config(first, in, &ep, err);
+                if (r >= 0)
+                        json_object_set_new(cfg, first->name, ep);
+        }
+        /* Further networks (API 1.44+ allows several at create). */
         const char *k;
         json_t *v;
-        int r = 0;
-        json_object_foreach(pb, k, v) {
-                _cleanup_free_ char *key = strdup(k);
-                if (!key)
-                        return -ENOMEM;
-                char *slash = strchr(key, '/');
-                const char *proto = slash ? slash + 1 : "tcp";
-                if (slash)
-                        *slash = '\0';
-                uint16_t cport;
-                if (parse_port(key, &cport) < 0 || !cport ||
-                    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
-                        return berr_setx(err, EINVAL,
-                                         "invalid port specification: \"%s\""
-                                         " (ranges and %s are not supported "
-                                         "yet)",
-                                         k, proto);
-                size_t i;
-                json_t *b;
-                json_array_foreach(v, i, b) {
-                        const char *hip =
-                                json_string_value(json_object_get(b, "HostIp"));
-                        const char *hp = json_string_value(
-                                json_object_get(b, "HostPort"));
-                        struct port_map m = {.ctr_port = cport,
-                                             .udp = !strcmp(proto, "udp"),
-                                             .sock = -1};
-                        if (hip && *hip && strcmp(hip, "0.0.0.0") &&
-                            ipv4_parse(hip, &m.host_ip) < 0)
-                                return berr_setx(err, EINVAL,
-                                                 "invalid host IP \"%s\" for "
-                                                 "port %s (IPv6 is not "
-                                                 "supported yet)",
-                                                 hip, k);
-                        if (hp && *hp && parse_port(hp, &m.host_port) < 0)
-                                return berr_setx(err, EINVAL,
-                                                 "invalid host port \"%s\" "
-                                                 "for port %s",
-                                                 hp, k);
-                        struct port_map *nv = realloc(
-                                c->ports, (c->n_ports + 1) * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        c->ports = nv;
-                        r = reserve(d, c, &m, err);
-                        if (r < 0)
-                                return r;
-                        c->ports[c->n_ports++] = m;
-                }
-        }
-        return r;
-}
-
-static int ports_from_config(struct daemon *d, struct container *c,
-                             struct berr *err) {
-        json_t *pb = json_object_get(c->hostcfg, "PortBindings");
-        /* -P: every exposed port without a binding gets a random host
-         * port (a copy: the recorded configuration stays as given). */
-        json_t *all = NULL;
-        if (json_is_true(json_object_get(c->hostcfg, "PublishAllPorts"))) {
-                all = json_is_object(pb) ? json_deep_copy(pb) : json_object();
-                const char *ek;
-                json_t *ev;
-                json_object_foreach(
-                        json_object_get(c->config, "ExposedPorts"), ek,
-                        ev) if (!json_array_size(json_object_get(all, ek)))
-                        json_object_set_new(all, ek,
-                                            json_pack("[{s:s, s:s}]", "HostIp",
-                                                      "", "HostPort", ""));
-                pb = all;
-        }
-        int r = ports_from_bindings(d, c, pb, err);
-        json_decref(all);
-        return r;
-}
-
-/* The "ports" chain from every running container's maps, replaced in
- * one batch. */
-static int ports_sync(struct daemon *d, struct berr *err) {
-        if (!d->nft || !d->bridge || !d->bridge->table)
-                return 0;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "flush chain ip %s ports\n", d->bridge->table);
-        for (struct container *c = d->containers; c; c = c->next) {
-                if (!c->ip)
+        json_object_foreach(eps, k, v) {
+                if (r < 0 || !strcmp(k, "default") || !strcmp(k, nm) ||
+                    (first && !strcmp(k, first->name)))
                         continue;
-                char cip[16];
-                ipv4_format(c->ip, cip);
-                for (size_t i = 0; i < c->n_ports; i++) {
-                        const struct port_map *m = &c->ports[i];
-                        char hip[16];
-                        ipv4_format(m->host_ip, hip);
-                        fprintf(f,
-                                "add rule ip %s ports %s%s%s %s dport %u "
-                                "dnat to %s:%u\n",
-                                d->bridge->table, m->host_ip ? "ip daddr " : "",
-                                m->host_ip ? hip : "", m->host_ip ? "" : "",
-                                m->udp ? "udp" : "tcp", m->host_port, cip,
-                                m->ctr_port);
+                if (mode_is_private(nm)) {
+                        r = berr_setx(err, EINVAL,
+                                      "container sharing network namespace "
+                                      "with another container or host cannot "
+                                      "be connected to any other network");
+                        break;
                 }
+                struct network *n = net_find(d, k);
+                if (!n) {
+                        r = berr_setx(err, ENOENT, "network %s not found", k);
+                        break;
+                }
+                json_t *ep = NULL;
+                r = endpoint_config(n, v, &ep, err);
+                if (r >= 0 && json_object_get(cfg, n->name))
+                        json_decref(ep);
+                else if (r >= 0)
+                        json_object_set_new(cfg, n->name, ep);
         }
-        fclose(f);
-        int r = buf ? nft_apply(buf, err) : -ENOMEM;
-        free(buf);
-        return r;
+        if (r < 0) {
+                json_decref(cfg);
+                return r;
+        }
+        json_decref(c->netcfg);
+        c->netcfg = cfg;
+        return 0;
 }
 
-json_t *net_ports_json(const struct container *c) {
-        json_t *out = json_object();
-        for (size_t i = 0; i < c->n_ports; i++) {
-                const struct port_map *m = &c->ports[i];
-                char key[24], hip[16], hp[8];
-                snprintf(key, sizeof(key), "%u/%s", m->ctr_port,
-                         m->udp ? "udp" : "tcp");
-                ipv4_format(m->host_ip, hip);
-                snprintf(hp, sizeof(hp), "%u", m->host_port);
-                json_t *a = json_object_get(out, key);
-                if (!a) {
-                        a = json_array();
-                        json_object_set_new(out, key, a);
-                }
-                json_array_append_new(a, json_pack("{s:s, s:s}", "HostIp", hip,
-                                                   "HostPort", hp));
-        }
-        return out;
+/* The network an entry of netcfg refers to: by id (it may have been
+ * renamed... or removed and made again under its name: then it is
+ * another network, as docker sees it). */
+static struct network *cfg_network(struct daemon *d, const char *name,
+                                   json_t *ep) {
+        const char *id = json_string_value(json_object_get(ep, "NetworkID"));
+        struct network *n = id ? net_find(d, id) : NULL;
+        if (n && !strcmp(n->id, id))
+                return n;
+        return id ? NULL : net_find(d, name);
 }
 
-/* /etc/hosts names the container by its address, as docker's does. */
-static void hosts_entry(struct daemon *d, struct container *c, uint32_t addr) {
+static struct endpoint *endpoint_of(struct container *c,
+                                    const struct network *n) {
+        for (struct endpoint *e = c->eps; e; e = e->next)
+                if (e->net == n)
+                        return e;
+        return NULL;
+}
+
+/* /etc/hosts names the container by each of its addresses, as docker's
+ * does.  Rewritten in place: the file is bind-mounted into the
+ * container, and a rename would leave the mount on the old inode. */
+static void hosts_refresh(struct daemon *d, struct container *c) {
         _cleanup_close_ int dfd =
                 openat(d->ctr_dirfd, c->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_free_ char *old = NULL, *hn = NULL;
-        size_t len = 0, hl = 0;
-        if (dfd < 0 || read_file_at(dfd, "hosts", 1 << 20, &old, &len) < 0 ||
-            read_file_at(dfd, "hostname", 4096, &hn, &hl) < 0)
+        if (dfd < 0 || read_file_at(dfd, "hosts", 1 << 20, &old, NULL) < 0 ||
+            read_file_at(dfd, "hostname", 4096, &hn, NULL) < 0)
                 return;
         hn[strcspn(hn, "\n")] = '\0';
-        char ip[16];
-        ipv4_format(addr, ip);
         char *buf = NULL;
         size_t blen = 0;
         FILE *f = open_memstream(&buf, &blen);
         if (!f)
                 return;
-        /* Drop the entry an earlier start wrote. */
+        /* Drop the entries an earlier start wrote. */
         for (char *save = NULL, *line = strtok_r(old, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save)) {
                 const char *tab = strrchr(line, '\t');
@@ -420,10 +776,12 @@ static void hosts_entry(struct daemon *d, struct container *c, uint32_t addr) {
                         continue;
                 fprintf(f, "%s\n", line);
         }
-        fprintf(f, "%s\t%s\n", ip, hn);
+        for (struct endpoint *e = c->eps; e; e = e->next) {
+                char ip[16];
+                ipv4_format(e->ip, ip);
+                fprintf(f, "%s\t%s\n", ip, hn);
+        }
         fclose(f);
-        /* In place: the file is already bind-mounted into the container,
-         * and a rename would leave the mount on the old inode. */
         int fd = openat(dfd, "hosts", O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd >= 0) {
                 write_all(fd, buf, blen);
@@ -432,170 +790,450 @@ static void hosts_entry(struct daemon *d, struct container *c, uint32_t addr) {
         free(buf);
 }
 
-int net_attach(struct daemon *d, struct container *c, struct berr *err) {
-        if (!net_uses_bridge(d, c) || c->pid <= 0)
-                return 0;
-        int r = bridge_ready(d, err);
+/* The lowest interface number the container does not use. */
+static unsigned int next_if_index(const struct container *c) {
+        for (unsigned int i = 0;; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "eth%u", i);
+                bool used = false;
+                for (const struct endpoint *e = c->eps; e; e = e->next)
+                        used |= !strcmp(e->ifname, name);
+                if (!used)
+                        return i;
+        }
+}
+
+static void endpoint_delete(struct daemon *d, struct container *c,
+                            struct endpoint *e) {
+        struct berr err = {0};
+        /* The kernel removes the pair when the namespace goes, but later,
+         * from a work queue: remove the host end now, so that nothing of
+         * the container is left once stop or rm returns. */
+        if (d->nl && nl_link_index(d->nl, e->host_if) > 0)
+                nl_link_delete(d->nl, e->host_if, &err);
+        berr_clear(&err);
+        if (e->net->pool)
+                ipam_release(e->net->pool, c->id, &err);
+        free(e);
+}
+
+/* A container reaching its own published port through the host: with
+ * br_netfilter the packet is bridged back out of the port it came in by. */
+static int hairpin(const char *port, struct berr *err) {
+        char p[80];
+        snprintf(p, sizeof(p), "/sys/class/net/%s/brport/hairpin_mode", port);
+        return write_sysctl(p, err);
+}
+
+static bool has_gateway(const struct container *c) {
+        for (const struct endpoint *e = c->eps; e; e = e->next)
+                if (e->gateway)
+                        return true;
+        return false;
+}
+
+/* Join `n`: an address, a veth pair whose inner end is renamed ethN in
+ * the container's namespace `nsfd` (configured through `in`, a netlink
+ * socket there), the default route if the container has none yet. */
+static int endpoint_add(struct daemon *d, struct container *c,
+                        struct network *n, json_t *cfg, int nsfd, struct nl *in,
+                        struct berr *err) {
+        int r = net_up(d, n, err);
         if (r < 0)
                 return r;
-        struct bridge_net *b = d->bridge;
-        uint32_t addr = 0;
-        r = ipam_address_of(b->pool, c->id, &addr);
-        if (r < 0)
-                r = ipam_allocate(b->pool, c->id, 0, &addr, err);
-        if (r < 0)
-                return berr_prefix(err, r, "allocate an address on %s",
-                                   d->bridge_name);
-        char nspath[64], host[16], peer[16];
-        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int) c->pid);
-        veth_names(c, host, peer);
-        _cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0)
-                return berr_set(err, errno, "open '%s'", nspath);
-        /* A host end left from an earlier start of this container (its
-         * peer died with that namespace, which removes both ends; this is
-         * for a daemon that crashed in between). */
+        const char *want = json_string_value(json_object_get(
+                json_object_get(cfg, "IPAMConfig"), "IPv4Address"));
+        uint32_t addr = 0, want_addr = 0;
+        if (want && ipv4_parse(want, &want_addr) < 0)
+                return berr_setx(err, EINVAL, "invalid IPv4 address: %s", want);
+        /* An address left from a start the daemon did not see end. */
+        if (ipam_address_of(n->pool, c->id, &addr) >= 0 && want_addr &&
+            addr != want_addr) {
+                ipam_release(n->pool, c->id, err);
+                addr = 0;
+        }
+        if (!addr) {
+                r = ipam_allocate(n->pool, c->id, want_addr, &addr, err);
+                if (r < 0)
+                        return berr_prefix(err, r,
+                                           "allocate an address on network "
+                                           "%s",
+                                           n->name);
+        }
+        struct endpoint *e = calloc(1, sizeof(*e));
+        if (!e) {
+                ipam_release(n->pool, c->id, err);
+                return -ENOMEM;
+        }
+        e->net = n;
+        e->ip = addr;
+        unsigned int idx = next_if_index(c);
+        char peer[16];
+        snprintf(e->ifname, sizeof(e->ifname), "eth%u", idx);
+        snprintf(e->host_if, sizeof(e->host_if), "vb%.10s%x", c->id, idx);
+        snprintf(peer, sizeof(peer), "vp%.10s%x", c->id, idx);
+        random_hex(e->id, 32);
+        /* A host end left from an earlier start of this container (for a
+         * daemon that crashed in between). */
         struct berr e2 = {0};
-        if (nl_link_index(b->nl, host) > 0)
-                nl_link_delete(b->nl, host, &e2);
-        r = nl_veth_create(b->nl, host, peer, nsfd, err);
+        if (nl_link_index(d->nl, e->host_if) > 0)
+                nl_link_delete(d->nl, e->host_if, &e2);
+        r = nl_veth_create(d->nl, e->host_if, peer, nsfd, err);
         if (r >= 0)
-                r = nl_link_set_master(b->nl, host, d->bridge_name, err);
+                r = nl_link_set_master(d->nl, e->host_if, n->ifname, err);
         if (r >= 0)
-                r = nl_link_set_up(b->nl, host, err);
-        struct nl *in = NULL;
+                r = hairpin(e->host_if, err);
         if (r >= 0)
-                r = nl_open(nsfd, &in, err);
+                r = nl_link_set_up(d->nl, e->host_if, err);
         if (r >= 0)
-                r = nl_link_rename(in, peer, "eth0", err);
+                r = nl_link_rename(in, peer, e->ifname, err);
         if (r >= 0)
-                r = nl_addr_add(in, "eth0", addr, ipam_subnet(b->pool)->prefix,
-                                err);
+                r = nl_addr_add(in, e->ifname, addr,
+                                ipam_subnet(n->pool)->prefix, err);
         if (r >= 0)
-                r = nl_link_set_up(in, "eth0", err);
-        if (r >= 0)
-                r = nl_route_add_default(in, ipam_gateway(b->pool), err);
-        nl_close(in);
+                r = nl_link_set_up(in, e->ifname, err);
+        /* An internal network has no way out: no default route. */
+        if (r >= 0 && !n->internal && !has_gateway(c)) {
+                r = nl_route_add_default(in, ipam_gateway(n->pool), err);
+                e->gateway = r >= 0;
+        }
         if (r < 0) {
-                nl_link_delete(b->nl, host, &e2);
-                struct berr e3 = {0};
-                ipam_release(b->pool, c->id, &e3);
+                endpoint_delete(d, c, e);
                 return berr_prefix(err, r, "connect container %.12s to %s",
-                                   c->id, d->bridge_name);
+                                   c->id, n->name);
         }
-        c->ip = addr;
-        hosts_entry(d, c, addr);
-        r = ports_from_config(d, c, err);
-        if (r >= 0)
-                r = ports_sync(d, err);
-        if (r < 0) {
-                ports_close(c);
-                c->ip = 0;
-                struct berr e3 = {0};
-                ipam_release(b->pool, c->id, &e3);
-                ports_sync(d, &e3);
-                return r;
-        }
+        struct endpoint **p = &c->eps;
+        while (*p)
+                p = &(*p)->next;
+        *p = e;
         return 0;
 }
 
-void net_restore(struct daemon *d, struct container *c) {
+static int open_netns(const struct container *c, struct berr *err) {
+        char nspath[64];
+        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int) c->pid);
+        int fd = open(nspath, O_RDONLY | O_CLOEXEC);
+        return fd >= 0 ? fd : berr_set(err, errno, "open '%s'", nspath);
+}
+
+/* Published ports, and the rules that forward them. */
+static int ports_apply(struct daemon *d, struct container *c,
+                       struct berr *err) {
+        int r = 0;
+        if (ports_target(c))
+                r = ports_publish(d, c, err);
+        if (r >= 0 && c->n_ports)
+                r = fw_sync(d, err);
+        return r;
+}
+
+int net_attach(struct daemon *d, struct container *c, struct berr *err) {
+        if (c->pid <= 0 || !json_object_size(c->netcfg))
+                return 0;
+        _cleanup_close_ int nsfd = open_netns(c, err);
+        if (nsfd < 0)
+                return nsfd;
+        struct nl *in = NULL;
+        int r = 0;
+        if (!d->nl)
+                r = nl_open(-1, &d->nl, err);
+        if (r >= 0)
+                r = nl_open(nsfd, &in, err);
+        /* lo first: the DNS server binds 127.0.0.11 on it. */
+        if (r >= 0)
+                r = nl_link_set_up(in, "lo", err);
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->netcfg, k, v) {
+                if (r < 0)
+                        break;
+                struct network *n = cfg_network(d, k, v);
+                if (!n)
+                        r = berr_setx(err, ENOENT, "network %s not found", k);
+                else
+                        r = endpoint_add(d, c, n, v, nsfd, in, err);
+        }
+        nl_close(in);
+        if (r >= 0)
+                r = ports_apply(d, c, err);
+        if (r >= 0)
+                r = resolver_start(d, c, nsfd, err);
+        if (r < 0) {
+                net_detach(d, c);
+                return r;
+        }
+        hosts_refresh(d, c);
+        return 0;
+}
+
+void net_detach(struct daemon *d, struct container *c) {
+        resolver_stop(d, c);
+        while (c->eps) {
+                struct endpoint *e = c->eps;
+                c->eps = e->next;
+                endpoint_delete(d, c, e);
+        }
+        bool had_ports = c->n_ports > 0;
+        ports_release(c);
         struct berr e = {0};
-        if (!net_uses_bridge(d, c) || bridge_ready(d, &e) < 0)
+        if (had_ports)
+                fw_sync(d, &e);
+}
+
+json_t *net_endpoints_json(const struct container *c) {
+        json_t *a = json_array();
+        for (const struct endpoint *e = c->eps; e; e = e->next) {
+                char ip[16];
+                ipv4_format(e->ip, ip);
+                json_array_append_new(
+                        a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}",
+                                     "NetworkID", e->net->id, "IP", ip, "If",
+                                     e->ifname, "HostIf", e->host_if, "Id",
+                                     e->id, "Gateway", e->gateway));
+        }
+        return a;
+}
+
+void net_restore(struct daemon *d, struct container *c) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(c->eps_saved, i, v) {
+                struct berr e = {0};
+                const char *id =
+                        json_string_value(json_object_get(v, "NetworkID"));
+                struct network *n = id ? net_find(d, id) : NULL;
+                uint32_t addr, held;
+                const char *ip = json_string_value(json_object_get(v, "IP"));
+                const char *ifn = json_string_value(json_object_get(v, "If"));
+                const char *hif =
+                        json_string_value(json_object_get(v, "HostIf"));
+                if (!n || net_up(d, n, &e) < 0 || !ip ||
+                    ipv4_parse(ip, &addr) < 0 || !ifn || strlen(ifn) > 15 ||
+                    !hif || strlen(hif) > 15 ||
+                    ipam_address_of(n->pool, c->id, &held) < 0 || held != addr)
+                        continue;
+                struct endpoint *ep = calloc(1, sizeof(*ep));
+                if (!ep)
+                        break;
+                ep->net = n;
+                ep->ip = addr;
+                snprintf(ep->ifname, sizeof(ep->ifname), "%s", ifn);
+                snprintf(ep->host_if, sizeof(ep->host_if), "%s", hif);
+                snprintf(ep->id, sizeof(ep->id), "%s",
+                         json_string_value(json_object_get(v, "Id")) ?: "");
+                ep->gateway = json_is_true(json_object_get(v, "Gateway"));
+                struct endpoint **p = &c->eps;
+                while (*p)
+                        p = &(*p)->next;
+                *p = ep;
+        }
+        json_decref(c->eps_saved);
+        c->eps_saved = NULL;
+        if (!c->eps)
                 return;
-        uint32_t addr;
-        if (ipam_address_of(d->bridge->pool, c->id, &addr) < 0)
-                return;
-        c->ip = addr;
         /* The old daemon's sockets held the published ports: hold them
-         * again, and put the rules back (bridge_ready emptied the table). */
-        if (ports_from_config(d, c, &e) < 0)
+         * again, put the rules back; and serve the names again. */
+        struct berr e = {0};
+        if (ports_apply(d, c, &e) < 0)
                 fprintf(stderr,
                         "berthd: container %.12s: %s (its ports stay "
                         "unpublished)\n",
                         c->id, e.msg);
         berr_clear(&e);
-        ports_sync(d, &e);
+        int nsfd = open_netns(c, &e);
+        if (nsfd >= 0 && resolver_start(d, c, nsfd, &e) < 0)
+                fprintf(stderr, "berthd: container %.12s: %s\n", c->id, e.msg);
+        if (nsfd >= 0)
+                close(nsfd);
 }
 
 void net_reconcile(struct daemon *d) {
-        /* Only when the network was ever used: no bridge otherwise. */
-        _cleanup_free_ char *file =
-                d->bridge_name ? str_printf("%s.json", d->bridge_name) : NULL;
-        struct berr e = {0};
-        if (!file || faccessat(d->net_dirfd, file, F_OK, 0) < 0 ||
-            bridge_ready(d, &e) < 0)
-                return;
-        char **owners = NULL;
-        if (ipam_owners(d->bridge->pool, &owners) < 0)
-                return;
-        for (size_t i = 0; owners[i]; i++) {
-                struct container *c = ctr_by_id(d, owners[i]);
-                if (c && (c->status == CTR_RUNNING || c->status == CTR_PAUSED))
+        for (struct network *n = d->networks; n; n = n->next) {
+                /* The default bridge only when it was ever used. */
+                _cleanup_free_ char *file = str_printf("%s.json", n->ifname);
+                struct berr e = {0};
+                if (!file || faccessat(d->net_dirfd, file, F_OK, 0) < 0 ||
+                    net_up(d, n, &e) < 0)
                         continue;
-                /* Held by a container that is gone or stopped (a crash
-                 * between its exit and our bookkeeping): give it back. */
-                berr_clear(&e);
-                ipam_release(d->bridge->pool, owners[i], &e);
+                char **owners = NULL;
+                if (ipam_owners(n->pool, &owners) < 0)
+                        continue;
+                for (size_t i = 0; owners[i]; i++) {
+                        struct container *c = ctr_by_id(d, owners[i]);
+                        if (c && endpoint_of(c, n))
+                                continue;
+                        /* Held by a container that is gone or stopped (a
+                         * crash between its exit and our bookkeeping):
+                         * give it back. */
+                        berr_clear(&e);
+                        ipam_release(n->pool, owners[i], &e);
+                }
+                strv_free(owners);
         }
-        strv_free(owners);
 }
 
-void net_detach(struct daemon *d, struct container *c) {
-        /* The address goes back to the pool, the host end of the veth
-         * pair away. */
-        if (!d->bridge && c->ip == 0 && c->n_ports == 0)
-                return;
-        struct berr e = {0};
-        if (d->bridge) {
-                /* The kernel removes the pair when the namespace goes, but
-                 * later, from a work queue: remove the host end now, so
-                 * that nothing of the container is left once rm returns
-                 * (measured: deferring it gains nothing). */
-                char host[16], peer[16];
-                veth_names(c, host, peer);
-                if (nl_link_index(d->bridge->nl, host) > 0)
-                        nl_link_delete(d->bridge->nl, host, &e);
-                berr_clear(&e);
-                ipam_release(d->bridge->pool, c->id, &e);
+/* ---- connect / disconnect ---- */
+
+int net_connect(struct daemon *d, struct container *c, struct network *n,
+                json_t *epcfg, struct berr *err) {
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        if (mode_is_private(nm))
+                return berr_setx(err, EINVAL,
+                                 "container sharing network namespace with "
+                                 "another container or host cannot be "
+                                 "connected to any other network");
+        if (json_object_get(c->netcfg, n->name))
+                return berr_setx(err, EPERM,
+                                 "endpoint with name %s already exists in "
+                                 "network %s",
+                                 c->name, n->name);
+        json_t *ep = NULL;
+        int r = endpoint_config(n, epcfg, &ep, err);
+        if (r < 0)
+                return r;
+        bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+        if (running && c->pid > 0) {
+                _cleanup_close_ int nsfd = open_netns(c, err);
+                struct nl *in = NULL;
+                r = nsfd;
+                if (r >= 0 && !d->nl)
+                        r = nl_open(-1, &d->nl, err);
+                if (r >= 0)
+                        r = nl_open(nsfd, &in, err);
+                if (r >= 0)
+                        r = endpoint_add(d, c, n, ep, nsfd, in, err);
+                nl_close(in);
+                /* A container with no network before gets its ports and
+                 * names now. */
+                if (r >= 0 && !c->n_ports)
+                        ports_apply(d, c, err);
+                if (r >= 0 && !c->dns)
+                        resolver_start(d, c, nsfd, err);
+                berr_clear(err);
+                if (r < 0) {
+                        json_decref(ep);
+                        return r;
+                }
+                hosts_refresh(d, c);
         }
-        bool had_ports = c->n_ports > 0;
-        ports_close(c);
-        c->ip = 0;
-        berr_clear(&e);
-        if (had_ports)
-                ports_sync(d, &e);
-}
-
-json_t *net_endpoint(struct daemon *d, const struct container *c) {
-        char ip[16] = "", gw[16] = "";
-        int prefix = 0;
-        if (c->ip && d->bridge) {
-                ipv4_format(c->ip, ip);
-                ipv4_format(ipam_gateway(d->bridge->pool), gw);
-                prefix = ipam_subnet(d->bridge->pool)->prefix;
-        }
-        return json_pack("{s:s, s:s, s:i}", "IPAddress", ip, "Gateway", gw,
-                         "IPPrefixLen", prefix);
-}
-
-void net_free(struct daemon *d) {
-        if (!d->bridge)
-                return;
-        ipam_free(d->bridge->pool);
-        nl_close(d->bridge->nl);
-        free(d->bridge->table);
-        free(d->bridge);
-        d->bridge = NULL;
-}
-
-int net_bridge_config(struct daemon *d, char subnet[20], char gateway[16],
-                      int *ret_prefix) {
-        struct berr e = {0};
-        if (!d->bridge_name || bridge_ready(d, &e) < 0)
-                return -ENODEV;
-        ipv4_net_format(ipam_subnet(d->bridge->pool), subnet);
-        ipv4_format(ipam_gateway(d->bridge->pool), gateway);
-        *ret_prefix = ipam_subnet(d->bridge->pool)->prefix;
+        json_object_set_new(c->netcfg, n->name, ep);
+        ctr_save(d, c);
+        event_emit(d, "network", "connect", n->id,
+                   json_pack("{s:s, s:s, s:s}", "container", c->id, "name",
+                             n->name, "type", "bridge"));
         return 0;
+}
+
+int net_disconnect(struct daemon *d, struct container *c, struct network *n,
+                   bool force, struct berr *err) {
+        (void) force;
+        const char *key = NULL, *k;
+        json_t *v;
+        json_object_foreach(c->netcfg, k, v) if (cfg_network(d, k, v) == n)
+                key = k;
+        if (!key)
+                return berr_setx(err, EINVAL,
+                                 "container %s is not connected to network "
+                                 "%s",
+                                 c->name, n->name);
+        struct endpoint *e = endpoint_of(c, n);
+        if (e) {
+                struct endpoint **p = &c->eps;
+                while (*p != e)
+                        p = &(*p)->next;
+                *p = e->next;
+                uint32_t before = ports_target(c);
+                endpoint_delete(d, c, e);
+                /* The published ports follow the address they forward to. */
+                if (c->n_ports && ports_target(c) != before) {
+                        struct berr e2 = {0};
+                        if (!ports_target(c))
+                                ports_release(c);
+                        fw_sync(d, &e2);
+                }
+                hosts_refresh(d, c);
+        }
+        json_object_del(c->netcfg, key);
+        ctr_save(d, c);
+        event_emit(d, "network", "disconnect", n->id,
+                   json_pack("{s:s, s:s, s:s}", "container", c->id, "name",
+                             n->name, "type", "bridge"));
+        return 0;
+}
+
+/* ---- inspect ---- */
+
+json_t *net_settings_json(struct daemon *d, struct container *c) {
+        json_t *nets = json_object();
+        char ip[16] = "", gw[16] = "", eid[65] = "";
+        int prefix = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->netcfg, k, v) {
+                struct network *n = cfg_network(d, k, v);
+                struct endpoint *e = n ? endpoint_of(c, n) : NULL;
+                char eip[16] = "", egw[16] = "", sub[20];
+                int ep = 0;
+                if (e) {
+                        ipv4_format(e->ip, eip);
+                        net_ipam_config(n, sub, egw, &ep);
+                }
+                json_t *dns = json_null();
+                if (n && net_has_dns(n)) {
+                        dns = json_array();
+                        json_array_append_new(dns, json_string(c->name));
+                        json_array_append_new(dns, json_stringn(c->id, 12));
+                        size_t i;
+                        json_t *a;
+                        json_array_foreach(json_object_get(v, "Aliases"), i, a)
+                                json_array_append(dns, a);
+                }
+                json_t *aliases = json_object_get(v, "Aliases");
+                json_object_set_new(
+                        nets, k,
+                        json_pack("{s:O, s:n, s:O, s:s, s:n, s:i, s:s, s:s,"
+                                  " s:s, s:s, s:i, s:s, s:s, s:i, s:o}",
+                                  "IPAMConfig",
+                                  json_object_get(v, "IPAMConfig")
+                                          ?: json_null(),
+                                  "Links", "Aliases",
+                                  json_array_size(aliases) ? aliases
+                                                           : json_null(),
+                                  "MacAddress", "", "DriverOpts", "GwPriority",
+                                  0, "NetworkID", n ? n->id : "", "EndpointID",
+                                  e ? e->id : "", "Gateway", egw, "IPAddress",
+                                  eip, "IPPrefixLen", ep, "IPv6Gateway", "",
+                                  "GlobalIPv6Address", "",
+                                  "GlobalIPv6PrefixLen", 0, "DNSNames", dns));
+                /* The top-level fields are the default bridge's only. */
+                if (e && n->is_default) {
+                        memcpy(ip, eip, sizeof(ip));
+                        memcpy(gw, egw, sizeof(gw));
+                        memcpy(eid, e->id, sizeof(eid));
+                        prefix = ep;
+                }
+        }
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        if (nm && (!strcmp(nm, "host") || !strcmp(nm, "none"))) {
+                char id[65];
+                net_builtin_id(nm, id);
+                json_object_set_new(
+                        nets, nm,
+                        json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:s,"
+                                  " s:i, s:s, s:s, s:i, s:n}",
+                                  "IPAMConfig", "Links", "Aliases",
+                                  "MacAddress", "", "NetworkID", id,
+                                  "EndpointID", "", "Gateway", "", "IPAddress",
+                                  "", "IPPrefixLen", 0, "IPv6Gateway", "",
+                                  "GlobalIPv6Address", "",
+                                  "GlobalIPv6PrefixLen", 0, "DNSNames"));
+        }
+        return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:i, s:s,"
+                         " s:o}",
+                         "Bridge", "", "SandboxID", "", "SandboxKey", "",
+                         "HairpinMode", false, "EndpointID", eid, "Gateway", gw,
+                         "IPAddress", ip, "IPPrefixLen", prefix, "MacAddress",
+                         "", "Networks", nets);
 }

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,33 +29,43 @@ struct nl {
         uint32_t seq;
 };
 
-int nl_open(int netns_fd, struct nl **ret, struct berr *err) {
-        int self = -1;
-        if (netns_fd >= 0) {
-                /* The socket lives in the namespace it is created in:
-                 * switch, create it, switch back (this process is
-                 * single-threaded where it runs, so nothing else sees the
-                 * other namespace meanwhile). */
-                self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-                if (self < 0)
-                        return berr_set(err, errno, "open '/proc/self/ns/net'");
-                if (setns(netns_fd, CLONE_NEWNET) < 0) {
-                        int r = berr_set(err, errno,
-                                         "enter the container's network "
-                                         "namespace");
-                        close(self);
-                        return r;
-                }
+int netns_socket(int netns_fd, int domain, int type, int protocol,
+                 struct berr *err) {
+        if (netns_fd < 0) {
+                int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+                return fd >= 0 ? fd : berr_set(err, errno, "socket");
         }
-        struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-        int saved = errno;
-        if (self >= 0) {
-                if (setns(self, CLONE_NEWNET) < 0)
-                        abort(); /* cannot go on in the wrong namespace */
+        /* A socket lives in the namespace it is created in: switch,
+         * create it, switch back.  The daemon is single-threaded, so
+         * nothing else runs in the container's namespace meanwhile, and
+         * nothing else is done there but socket(). */
+        int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return berr_set(err, errno, "open '/proc/self/ns/net'");
+        if (setns(netns_fd, CLONE_NEWNET) < 0) {
+                int r = berr_set(err, errno,
+                                 "enter the container's network namespace");
                 close(self);
+                return r;
         }
-        if (!s)
-                return berr_set(err, saved, "open a netlink socket");
+        int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+        int saved = errno;
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort(); /* cannot go on in the wrong namespace */
+        close(self);
+        return fd >= 0 ? fd : berr_set(err, saved, "socket");
+}
+
+int nl_open(int netns_fd, struct nl **ret, struct berr *err) {
+        int fd = netns_socket(netns_fd, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE,
+                              err);
+        if (fd < 0)
+                return berr_prefix(err, fd, "open a netlink socket");
+        struct mnl_socket *s = mnl_socket_fdopen(fd);
+        if (!s) {
+                close(fd);
+                return berr_set(err, errno, "open a netlink socket");
+        }
         if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
                 int r = berr_set(err, errno, "bind a netlink socket");
                 mnl_socket_close(s);

@@ -14,6 +14,10 @@ struct berr;
 struct nl;
 
 int nl_open(int netns_fd, struct nl **ret, struct berr *err);
+/* socket(domain, type | SOCK_CLOEXEC, protocol) created in the network
+ * namespace `netns_fd` (-1: the caller's); the fd, or a negative errno. */
+int netns_socket(int netns_fd, int domain, int type, int protocol,
+                 struct berr *err);
 struct nl *nl_close(struct nl *n);
 
 /* The interface index of `name`, -ENODEV when there is none. */

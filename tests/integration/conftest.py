@@ -71,6 +71,13 @@ class Engine:
         self.sock = os.path.join(self.dir, "engine.sock")
         self.host = "unix://" + self.sock
         self.data_root = os.path.join(self.dir, "data")
+        # Containers' DNS settings come from here, not the host's: a
+        # resolver on a loopback address where nothing listens, so that no
+        # query of a test ever leaves the machine (names a test wants
+        # answered come from a server of its own, with --dns).
+        self.resolv_conf = os.path.join(self.dir, "resolv.conf")
+        with open(self.resolv_conf, "w") as f:
+            f.write("nameserver 127.77.255.254\nsearch berth.test\n")
         self.exec_root = os.path.join(self.dir, "exec")
         self.berth = _path("BERTH_CLI", "src/cli/berth")
         self.berthd = _path("BERTHD", "src/daemon/berthd")
@@ -82,6 +89,7 @@ class Engine:
         tag = int.from_bytes(os.urandom(3), "big")
         self.bridge = "bt%06x0" % tag
         self.bip = "10.%d.%d.1/24" % (200 + tag % 50, (tag >> 8) & 255)
+        self.tag = tag
 
     def env(self):
         e = dict(os.environ)
@@ -112,9 +120,20 @@ class Engine:
                "--exec-root", self.exec_root, "-H", self.host,
                "--shim-binary", self.shim, "--init-binary", self.init,
                "--bridge", self.bridge, "--bip", self.bip,
-               "--ip-forward", "false", *extra]
+               "--ip-forward", "false", "--resolv-conf", self.resolv_conf,
+               *extra]
         wrap = os.environ.get("BERTHD_WRAPPER")
         return wrap.split() + cmd if wrap else cmd
+
+    def restart_daemon(self, sig=signal.SIGTERM):
+        self.stop_daemon(sig=sig)
+        self.start()
+
+    def subnet(self, k):
+        """A /24 for this engine's k-th user network (10.250-254.x: apart
+        from every engine's default bridge)."""
+        return "10.%d.%d.0/24" % (250 + self.tag % 5,
+                                  ((self.tag >> 8) + k) & 255)
 
     def stop_daemon(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -197,6 +216,16 @@ class Engine:
             # nftables table (veths went with their containers).
             subprocess.run(["ip", "link", "del", self.bridge],
                            capture_output=True)
+            # And the bridges of the user networks its tests made.
+            nets = os.path.join(self.data_root, "network", "networks")
+            for f in os.listdir(nets) if os.path.isdir(nets) else []:
+                try:
+                    with open(os.path.join(nets, f)) as fh:
+                        br = json.load(fh)["Bridge"]
+                except (OSError, ValueError, KeyError):
+                    continue
+                subprocess.run(["ip", "link", "del", br],
+                               capture_output=True)
             subprocess.run(["nft", "delete", "table", "ip",
                             "berth_" + self.bridge], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)

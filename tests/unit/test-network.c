@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "dns.h"
 #include "error.h"
 #include "ipam.h"
 #include "netlink.h"
@@ -216,9 +217,114 @@ static void test_bridge_veth(void **state) {
         close(cfd);
 }
 
+/* A query for `name` (dotted) of `qtype`, as a stub resolver sends it. */
+static size_t make_query(uint8_t *b, const char *name, uint16_t qtype,
+                         uint16_t flags) {
+        uint8_t hdr[12] = {0x12, 0x34, (uint8_t) (flags >> 8), (uint8_t) flags,
+                           0,    1};
+        memcpy(b, hdr, 12);
+        size_t o = 12;
+        for (const char *p = name; *p;) {
+                size_t l = strcspn(p, ".");
+                b[o++] = (uint8_t) l;
+                memcpy(b + o, p, l);
+                o += l;
+                p += l;
+                if (*p == '.')
+                        p++;
+        }
+        b[o++] = 0;
+        b[o++] = (uint8_t) (qtype >> 8);
+        b[o++] = (uint8_t) qtype;
+        b[o++] = 0;
+        b[o++] = 1;
+        return o;
+}
+
+static void test_dns(void **state) {
+        (void) state;
+        uint8_t q[512], out[512];
+        struct dns_question dq;
+        size_t len = make_query(q, "Web.MyNet", DNS_TYPE_A, 0x0100);
+        assert_int_equal(dns_parse_query(q, len, &dq), 0);
+        assert_string_equal(dq.name, "web.mynet");
+        assert_int_equal(dq.qtype, DNS_TYPE_A);
+        assert_int_equal(dq.id, 0x1234);
+        assert_int_equal(dq.end, len);
+        /* Two A records: header, the question as sent, two answers that
+         * point back at it. */
+        uint32_t addrs[2] = {ip("10.1.2.3"), ip("10.1.2.4")};
+        int r = dns_build_reply(&dq, q, DNS_RCODE_NOERROR, addrs, 2, NULL, 600,
+                                out, sizeof(out));
+        assert_int_equal(r, (int) len + 32);
+        assert_int_equal(out[0], 0x12);
+        assert_int_equal(out[2] & 0x80, 0x80); /* a response */
+        assert_int_equal(out[2] & 0x01, 0x01); /* RD kept */
+        assert_int_equal(out[3] & 0x0f, 0);
+        assert_int_equal(out[7], 2);
+        assert_memory_equal(out + 12, q + 12, len - 12); /* case kept */
+        assert_int_equal(out[len], 0xc0);
+        assert_int_equal(out[len + 1], 0x0c);
+        assert_int_equal(out[len + 15], 3);
+        assert_int_equal(out[len + 31], 4);
+        /* Too many to fit is -ENOSPC, never an overrun. */
+        assert_int_equal(
+                dns_build_reply(&dq, q, 0, addrs, 2, NULL, 600, out, len + 20),
+                -ENOSPC);
+        /* PTR. */
+        r = dns_build_reply(&dq, q, 0, NULL, 0, "web.mynet", 600, out,
+                            sizeof(out));
+        assert_int_equal(r, (int) len + 12 + 11);
+        uint32_t a;
+        assert_int_equal(dns_ptr_addr("3.2.1.10.in-addr.arpa", &a), 0);
+        assert_int_equal(a, ip("10.1.2.3"));
+        assert_true(dns_ptr_addr("03.2.1.10.in-addr.arpa", &a) < 0);
+        assert_true(dns_ptr_addr("256.2.1.10.in-addr.arpa", &a) < 0);
+        assert_true(dns_ptr_addr("2.1.10.in-addr.arpa", &a) < 0);
+        assert_true(dns_ptr_addr("1.2.3.4.5.in-addr.arpa", &a) < 0);
+        assert_true(dns_ptr_addr("in-addr.arpa", &a) < 0);
+        /* Not queries: responses, other opcodes, bad names. */
+        len = make_query(q, "x", DNS_TYPE_A, 0x8180);
+        assert_int_equal(dns_parse_query(q, len, &dq), -EPROTO);
+        len = make_query(q, "x", DNS_TYPE_A, 0x2800); /* UPDATE */
+        assert_int_equal(dns_parse_query(q, len, &dq), -EPROTO);
+        len = make_query(q, "abc", DNS_TYPE_A, 0);
+        assert_int_equal(dns_parse_query(q, len - 1, &dq), -EBADMSG);
+        assert_int_equal(dns_parse_query(q, 11, &dq), -EBADMSG);
+        q[12] = 0xc0; /* a compression pointer in the question */
+        assert_int_equal(dns_parse_query(q, len, &dq), -EBADMSG);
+        len = make_query(q, "a.b", DNS_TYPE_A, 0);
+        q[14] = '.'; /* "a" "." "b" would read as a.b.b */
+        q[13] = 'a';
+        q[12] = 1;
+        q[14] = 1;
+        q[15] = '.';
+        assert_int_equal(dns_parse_query(q, len, &dq), -EBADMSG);
+        /* The longest name (253 characters) and one beyond. */
+        char name[300] = "";
+        for (int i = 0; i < 3; i++)
+                strcat(name, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaa"
+                             "aaaa.");
+        strcat(name,
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aa");
+        assert_int_equal(strlen(name), 253);
+        len = make_query(q, name, DNS_TYPE_A, 0);
+        assert_int_equal(dns_parse_query(q, len, &dq), 0);
+        strcat(name, "a");
+        len = make_query(q, name, DNS_TYPE_A, 0);
+        assert_int_equal(dns_parse_query(q, len, &dq), -EBADMSG);
+        uint8_t e12[12];
+        dns_build_error(0xabcd, 0x0100, DNS_RCODE_REFUSED, e12);
+        assert_int_equal(e12[0], 0xab);
+        assert_int_equal(e12[3] & 0x0f, DNS_RCODE_REFUSED);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_subnets),
+                cmocka_unit_test(test_dns),
                 cmocka_unit_test(test_pick_subnet),
                 cmocka_unit_test_teardown(test_pool, pool_teardown),
                 cmocka_unit_test(test_bridge_veth),

@@ -1,0 +1,570 @@
+/* The embedded DNS server, as docker's: containers on a user network
+ * find each other by container name, short id and --network-alias
+ * through a server at 127.0.0.11:53 inside their own namespace, and other
+ * names are asked of the upstream servers.
+ *
+ * The server is a UDP socket the daemon creates inside the container's
+ * network namespace (netns_socket) and serves from its loop: nothing runs
+ * in the container, and a container that floods it only costs the daemon
+ * reads of a non-blocking socket.  Forwarded queries go out from the
+ * host's namespace, each on a socket of its own connected to the
+ * upstream (a fresh source port and id, so an off-path answer cannot be
+ * injected), which is why upstreams on the host's loopback (systemd-
+ * resolved, dnsmasq) work for containers as well.
+ *
+ * Also here: the container's /etc/resolv.conf, which names 127.0.0.11
+ * exactly when this server answers for it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "daemon.h"
+#include "dns.h"
+#include "error.h"
+#include "ipam.h"
+#include "loop.h"
+#include "netlink.h"
+#include "util.h"
+
+#define DNS_ADDR            0x7f00000b /* 127.0.0.11 */
+#define MAX_UPSTREAMS       3
+#define UPSTREAM_TIMEOUT_MS 2000
+#define MAX_PENDING         512 /* forwarded queries in flight, daemon-wide */
+#define TTL                 600
+#define BUF                 4096
+
+struct pending;
+
+struct resolver {
+        struct daemon *d;
+        struct container *c;
+        int fd;
+        bool forward; /* some network of the container has a way out */
+        uint32_t up[MAX_UPSTREAMS];
+        size_t n_up;
+        struct pending *pending;
+};
+
+/* A query asked of an upstream server for a container. */
+struct pending {
+        struct resolver *rv;
+        int fd; /* connected to up[tried] */
+        size_t tried;
+        uint16_t client_id, our_id;
+        struct sockaddr_in client;
+        uint8_t *query;
+        size_t len;
+        struct loop_timer *timer;
+        struct pending *next;
+};
+
+/* ---- resolv.conf ---- */
+
+/* Nameserver lines of `text` (IPv4 only: the server forwards over IPv4). */
+static size_t nameservers_of(const char *text, uint32_t *out, size_t max) {
+        size_t n = 0;
+        _cleanup_free_ char *copy = strdup(text ?: "");
+        for (char *save = NULL,
+                  *line = copy ? strtok_r(copy, "\n", &save) : NULL;
+             line && n < max; line = strtok_r(NULL, "\n", &save)) {
+                if (!str_startswith(line, "nameserver"))
+                        continue;
+                char *a = line + 10;
+                a += strspn(a, " \t");
+                a[strcspn(a, " \t#")] = '\0';
+                uint32_t ip;
+                if (ipv4_parse(a, &ip) >= 0)
+                        out[n++] = ip;
+        }
+        return n;
+}
+
+int resolver_upstreams(struct daemon *d, const struct container *c,
+                       uint32_t *ret, size_t max) {
+        json_t *dns = json_object_get(c->hostcfg, "Dns");
+        size_t n = 0, i;
+        json_t *e;
+        json_array_foreach(dns, i, e) {
+                uint32_t ip;
+                const char *s = json_string_value(e);
+                if (n < max && s && ipv4_parse(s, &ip) >= 0)
+                        ret[n++] = ip;
+        }
+        if (json_array_size(dns))
+                return (int) n;
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(AT_FDCWD, d->resolv_conf, 1 << 20, &text, NULL) < 0)
+                return 0;
+        return (int) nameservers_of(text, ret, max);
+}
+
+static bool is_loopback(const char *a) {
+        return str_startswith(a, "127.") || !strcmp(a, "::1");
+}
+
+/* Does the container get the embedded server?  On a user network always;
+ * on the default bridge when nothing else it could reach is left: the
+ * host's resolvers are all on its loopback, and no --dns was given. */
+static bool wants_embedded(struct daemon *d, struct container *c,
+                           const char *hostrc) {
+        bool on_net = false;
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->netcfg, k, v) {
+                struct network *n = net_find(d, k);
+                if (n && net_has_dns(n))
+                        return true;
+                on_net |= n != NULL;
+        }
+        if (!on_net || json_array_size(json_object_get(c->hostcfg, "Dns")))
+                return false;
+        uint32_t ns[MAX_UPSTREAMS];
+        size_t n = nameservers_of(hostrc, ns, MAX_UPSTREAMS);
+        for (size_t i = 0; i < n; i++)
+                if ((ns[i] >> 24) != 127)
+                        return false;
+        return n > 0;
+}
+
+int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
+                        struct berr *err) {
+        char *rc = NULL;
+        size_t rlen = 0;
+        FILE *f = open_memstream(&rc, &rlen);
+        if (!f)
+                return -ENOMEM;
+        json_t *dns = json_object_get(c->hostcfg, "Dns");
+        json_t *search = json_object_get(c->hostcfg, "DnsSearch");
+        json_t *opts = json_object_get(c->hostcfg, "DnsOptions");
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        bool host_net = nm && !strcmp(nm, "host");
+        _cleanup_free_ char *hostrc = NULL;
+        if (read_file_at(AT_FDCWD, d->resolv_conf, 1 << 20, &hostrc, NULL) < 0)
+                hostrc = strdup("");
+        bool embedded = !host_net && wants_embedded(d, c, hostrc);
+        if (embedded)
+                fprintf(f, "# berth's DNS server: containers on this "
+                           "container's networks by name,\n# other names "
+                           "from the upstream servers\nnameserver "
+                           "127.0.0.11\n");
+        bool ndots = false;
+        _cleanup_free_ char *copy = strdup(hostrc ?: "");
+        for (char *save = NULL,
+                  *line = copy ? strtok_r(copy, "\n", &save) : NULL;
+             line; line = strtok_r(NULL, "\n", &save)) {
+                if (str_startswith(line, "nameserver")) {
+                        const char *a = line + 10;
+                        a += strspn(a, " \t");
+                        /* Loopback resolvers cannot be reached from a
+                         * namespace of its own. */
+                        if (embedded || json_array_size(dns) ||
+                            (!host_net && is_loopback(a)))
+                                continue;
+                } else if ((str_startswith(line, "search") &&
+                            json_array_size(search)) ||
+                           (str_startswith(line, "options") &&
+                            json_array_size(opts)))
+                        continue;
+                if (str_startswith(line, "options") && strstr(line, "ndots"))
+                        ndots = true;
+                fprintf(f, "%s\n", line);
+        }
+        size_t i;
+        json_t *e;
+        if (!embedded)
+                json_array_foreach(dns, i, e) fprintf(
+                        f, "nameserver %s\n", json_string_value(e) ?: "");
+        if (json_array_size(search)) {
+                fprintf(f, "search");
+                json_array_foreach(search, i, e)
+                        fprintf(f, " %s", json_string_value(e) ?: "");
+                fprintf(f, "\n");
+        }
+        if (json_array_size(opts)) {
+                fprintf(f, "options");
+                json_array_foreach(opts, i, e) {
+                        const char *o = json_string_value(e) ?: "";
+                        ndots |= str_startswith(o, "ndots");
+                        fprintf(f, " %s", o);
+                }
+                fprintf(f, "\n");
+        }
+        /* As docker's: container names are single labels, asked as they
+         * are before any search domain is tried. */
+        if (embedded && !ndots)
+                fprintf(f, "options ndots:0\n");
+        if (fclose(f) != 0) {
+                free(rc);
+                return -ENOMEM;
+        }
+        int r = write_file_atomic_at(dirfd, "resolv.conf", rc, rlen, 0644, 0);
+        free(rc);
+        return r < 0 ? berr_set(err, r, "write resolv.conf") : 0;
+}
+
+/* ---- names ---- */
+
+static bool has_alias(const struct container *o, const struct network *n,
+                      const char *name) {
+        json_t *ep = json_object_get(o->netcfg, n->name);
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(ep, "Aliases"), i, a) {
+                const char *s = json_string_value(a);
+                if (s && !strcasecmp(s, name))
+                        return true;
+        }
+        return false;
+}
+
+static bool names_container(const struct container *o, const struct network *n,
+                            const char *name) {
+        return !strcasecmp(o->name, name) ||
+               (strlen(name) == 12 && !strncmp(o->id, name, 12)) ||
+               has_alias(o, n, name);
+}
+
+/* The addresses `name` has for `asker`: the containers on its user
+ * networks that the name (or name.NETWORK) names.  Returns how many. */
+static size_t lookup(struct daemon *d, const struct container *asker,
+                     const char *name, uint32_t *out, size_t max) {
+        size_t n = 0;
+        for (const struct endpoint *ea = asker->eps; ea; ea = ea->next) {
+                const struct network *net = ea->net;
+                if (!net_has_dns(net))
+                        continue;
+                char bare[256];
+                snprintf(bare, sizeof(bare), "%s", name);
+                size_t bl = strlen(bare), nl = strlen(net->name);
+                if (bl > nl + 1 && bare[bl - nl - 1] == '.' &&
+                    !strcasecmp(bare + bl - nl, net->name))
+                        bare[bl - nl - 1] = '\0';
+                for (struct container *o = d->containers; o; o = o->next)
+                        for (const struct endpoint *e = o->eps; e;
+                             e = e->next) {
+                                if (e->net != net ||
+                                    !names_container(o, net, bare))
+                                        continue;
+                                bool dup = false;
+                                for (size_t i = 0; i < n; i++)
+                                        dup |= out[i] == e->ip;
+                                if (!dup && n < max)
+                                        out[n++] = e->ip;
+                        }
+        }
+        return n;
+}
+
+/* "NAME.NETWORK" for an address on one of `asker`'s user networks. */
+static bool reverse(struct daemon *d, const struct container *asker,
+                    uint32_t addr, char *out, size_t len) {
+        for (const struct endpoint *ea = asker->eps; ea; ea = ea->next) {
+                if (!net_has_dns(ea->net))
+                        continue;
+                for (struct container *o = d->containers; o; o = o->next)
+                        for (const struct endpoint *e = o->eps; e; e = e->next)
+                                if (e->net == ea->net && e->ip == addr) {
+                                        snprintf(out, len, "%s.%s", o->name,
+                                                 ea->net->name);
+                                        return true;
+                                }
+        }
+        return false;
+}
+
+/* ---- forwarding ---- */
+
+static void reply(struct resolver *rv, const struct sockaddr_in *to,
+                  const void *msg, size_t len) {
+        /* Best effort, as UDP is: a client that went away loses it. */
+        (void) !sendto(rv->fd, msg, len, MSG_DONTWAIT,
+                       (const struct sockaddr *) to, sizeof(*to));
+}
+
+static void reply_error(struct resolver *rv, const struct sockaddr_in *to,
+                        uint16_t id, uint16_t flags, int rcode) {
+        uint8_t b[12];
+        dns_build_error(id, flags, rcode, b);
+        reply(rv, to, b, sizeof(b));
+}
+
+static void pending_free(struct pending *p) {
+        struct resolver *rv = p->rv;
+        struct pending **pp = &rv->pending;
+        while (*pp && *pp != p)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = p->next;
+        if (p->timer)
+                loop_cancel_timer(rv->d->loop, p->timer);
+        if (p->fd >= 0) {
+                loop_del_fd(rv->d->loop, p->fd);
+                close(p->fd);
+        }
+        rv->d->dns_pending--;
+        free(p->query);
+        free(p);
+}
+
+static void on_upstream(int fd, uint32_t events, void *ud);
+static void on_timeout(void *ud);
+
+/* Ask up[p->tried]; false when no upstream could be asked. */
+static bool pending_send(struct pending *p) {
+        struct resolver *rv = p->rv;
+        while (p->tried < rv->n_up) {
+                if (p->fd >= 0) {
+                        loop_del_fd(rv->d->loop, p->fd);
+                        close(p->fd);
+                }
+                p->fd = socket(AF_INET,
+                               SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                struct sockaddr_in sa = {.sin_family = AF_INET,
+                                         .sin_port = htons(53),
+                                         .sin_addr.s_addr =
+                                                 htonl(rv->up[p->tried])};
+                char id[2];
+                random_bytes(id, sizeof(id));
+                p->our_id = (uint16_t) ((uint8_t) id[0] << 8 | (uint8_t) id[1]);
+                p->query[0] = (uint8_t) (p->our_id >> 8);
+                p->query[1] = (uint8_t) p->our_id;
+                if (p->fd >= 0 &&
+                    connect(p->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 &&
+                    send(p->fd, p->query, p->len, 0) == (ssize_t) p->len &&
+                    loop_add_fd(rv->d->loop, p->fd, EPOLLIN, on_upstream, p) >=
+                            0) {
+                        p->timer =
+                                loop_add_timer(rv->d->loop, UPSTREAM_TIMEOUT_MS,
+                                               on_timeout, p);
+                        return true;
+                }
+                if (p->fd >= 0)
+                        close(p->fd);
+                p->fd = -1;
+                p->tried++;
+        }
+        return false;
+}
+
+static void pending_fail(struct pending *p) {
+        reply_error(p->rv, &p->client, p->client_id,
+                    (uint16_t) (p->query[2] << 8 | p->query[3]),
+                    DNS_RCODE_SERVFAIL);
+        pending_free(p);
+}
+
+static void on_timeout(void *ud) {
+        struct pending *p = ud;
+        p->timer = NULL;
+        p->tried++;
+        if (!pending_send(p))
+                pending_fail(p);
+}
+
+static void on_upstream(int fd, uint32_t events, void *ud) {
+        (void) events;
+        struct pending *p = ud;
+        uint8_t buf[BUF];
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n < 12 || (buf[0] << 8 | buf[1]) != p->our_id || !(buf[2] & 0x80)) {
+                /* Refused (ICMP) or not an answer to us: the next one. */
+                if (n < 0) {
+                        if (p->timer)
+                                loop_cancel_timer(p->rv->d->loop, p->timer);
+                        p->timer = NULL;
+                        p->tried++;
+                        if (!pending_send(p))
+                                pending_fail(p);
+                }
+                return;
+        }
+        buf[0] = (uint8_t) (p->client_id >> 8);
+        buf[1] = (uint8_t) p->client_id;
+        reply(p->rv, &p->client, buf, (size_t) n);
+        pending_free(p);
+}
+
+static void forward(struct resolver *rv, const struct sockaddr_in *client,
+                    const uint8_t *msg, size_t len,
+                    const struct dns_question *q) {
+        if (!rv->forward || !rv->n_up) {
+                reply_error(rv, client, q->id, q->flags, DNS_RCODE_REFUSED);
+                return;
+        }
+        if (rv->d->dns_pending >= MAX_PENDING) {
+                reply_error(rv, client, q->id, q->flags, DNS_RCODE_SERVFAIL);
+                return;
+        }
+        struct pending *p = calloc(1, sizeof(*p));
+        uint8_t *copy = malloc(len);
+        if (!p || !copy) {
+                free(p);
+                free(copy);
+                reply_error(rv, client, q->id, q->flags, DNS_RCODE_SERVFAIL);
+                return;
+        }
+        memcpy(copy, msg, len);
+        *p = (struct pending){.rv = rv,
+                              .fd = -1,
+                              .client_id = q->id,
+                              .client = *client,
+                              .query = copy,
+                              .len = len,
+                              .next = rv->pending};
+        rv->pending = p;
+        rv->d->dns_pending++;
+        if (!pending_send(p))
+                pending_fail(p);
+}
+
+/* ---- the server ---- */
+
+static void answer(struct resolver *rv, const struct sockaddr_in *client,
+                   const uint8_t *msg, size_t len) {
+        struct dns_question q;
+        int r = dns_parse_query(msg, len, &q);
+        if (r == -EPROTO && (q.flags & 0x8000))
+                return; /* a response: never answer those */
+        if (r < 0) {
+                if (len >= 12)
+                        reply_error(rv, client, q.id, q.flags,
+                                    r == -EPROTO ? DNS_RCODE_NOTIMP
+                                                 : DNS_RCODE_FORMERR);
+                return;
+        }
+        uint8_t out[DNS_UDP_MAX];
+        uint32_t addrs[32];
+        size_t n = q.qclass == DNS_CLASS_IN
+                           ? lookup(rv->d, rv->c, q.name, addrs, 32)
+                           : 0;
+        if (n) {
+                /* A name of ours: A records; for other types an empty
+                 * answer (the name exists, without such records). */
+                bool a = q.qtype == DNS_TYPE_A || q.qtype == 255;
+                r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, addrs,
+                                    a ? n : 0, NULL, TTL, out, sizeof(out));
+                /* More than fit: as many as do. */
+                while (r == -ENOSPC && a && n > 1)
+                        r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, addrs,
+                                            --n, NULL, TTL, out, sizeof(out));
+                if (r < 0)
+                        reply_error(rv, client, q.id, q.flags,
+                                    DNS_RCODE_SERVFAIL);
+                else
+                        reply(rv, client, out, (size_t) r);
+                return;
+        }
+        uint32_t addr;
+        char ptr[300];
+        if (q.qtype == DNS_TYPE_PTR && dns_ptr_addr(q.name, &addr) >= 0 &&
+            reverse(rv->d, rv->c, addr, ptr, sizeof(ptr))) {
+                r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, NULL, 0, ptr,
+                                    TTL, out, sizeof(out));
+                if (r < 0)
+                        reply_error(rv, client, q.id, q.flags,
+                                    DNS_RCODE_SERVFAIL);
+                else
+                        reply(rv, client, out, (size_t) r);
+                return;
+        }
+        forward(rv, client, msg, len, &q);
+}
+
+static void on_query(int fd, uint32_t events, void *ud) {
+        (void) events;
+        struct resolver *rv = ud;
+        /* A bounded batch per wakeup: a flooding container cannot keep
+         * the loop from everything else. */
+        for (int i = 0; i < 64; i++) {
+                uint8_t buf[BUF];
+                struct sockaddr_in from;
+                socklen_t fl = sizeof(from);
+                ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+                                     (struct sockaddr *) &from, &fl);
+                if (n < 0)
+                        return;
+                if (fl == sizeof(from) && from.sin_family == AF_INET)
+                        answer(rv, &from, buf, (size_t) n);
+        }
+}
+
+static bool names_embedded(struct daemon *d, const struct container *c) {
+        _cleanup_close_ int dfd =
+                openat(d->ctr_dirfd, c->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *text = NULL;
+        if (dfd < 0 ||
+            read_file_at(dfd, "resolv.conf", 1 << 20, &text, NULL) < 0)
+                return false;
+        uint32_t ns[MAX_UPSTREAMS];
+        size_t n = nameservers_of(text, ns, MAX_UPSTREAMS);
+        for (size_t i = 0; i < n; i++)
+                if (ns[i] == DNS_ADDR)
+                        return true;
+        return false;
+}
+
+int resolver_start(struct daemon *d, struct container *c, int netns_fd,
+                   struct berr *err) {
+        if (c->dns || !c->eps || !names_embedded(d, c))
+                return 0;
+        struct resolver *rv = calloc(1, sizeof(*rv));
+        if (!rv)
+                return -ENOMEM;
+        rv->d = d;
+        rv->c = c;
+        int n = resolver_upstreams(d, c, rv->up, MAX_UPSTREAMS);
+        rv->n_up = n > 0 ? (size_t) n : 0;
+        for (const struct endpoint *e = c->eps; e; e = e->next)
+                rv->forward |= !e->net->internal;
+        /* Created in the container's namespace: it is that namespace's
+         * 127.0.0.11 the container asks.  IP_FREEBIND: lo's addresses
+         * appear only once it is up, which the caller just did. */
+        rv->fd = netns_socket(netns_fd, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0,
+                              err);
+        int r = rv->fd;
+        if (r >= 0) {
+                int one = 1;
+                struct sockaddr_in sa = {.sin_family = AF_INET,
+                                         .sin_port = htons(53),
+                                         .sin_addr.s_addr = htonl(DNS_ADDR)};
+                setsockopt(rv->fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+                if (bind(rv->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        r = berr_set(err, errno, "bind 127.0.0.11:53");
+        }
+        if (r >= 0)
+                r = loop_add_fd(d->loop, rv->fd, EPOLLIN, on_query, rv);
+        if (r < 0) {
+                if (rv->fd >= 0)
+                        close(rv->fd);
+                free(rv);
+                return berr_prefix(err, r,
+                                   "start the DNS server of container %.12s",
+                                   c->id);
+        }
+        c->dns = rv;
+        return 0;
+}
+
+void resolver_stop(struct daemon *d, struct container *c) {
+        struct resolver *rv = c->dns;
+        if (!rv)
+                return;
+        while (rv->pending)
+                pending_free(rv->pending);
+        loop_del_fd(d->loop, rv->fd);
+        close(rv->fd);
+        free(rv);
+        c->dns = NULL;
+}

@@ -1,0 +1,429 @@
+"""User networks, through the docker CLI (and the berth CLI where its
+output is the point): create/ls/inspect/rm/connect/disconnect/prune,
+names through the embedded DNS server, isolation between networks,
+--internal, hairpin published ports, port ranges, and that nothing stays
+behind.  Traffic goes only to 127.0.0.1, to a DNS server of the test's own
+on a loopback address, and to addresses inside the engine's networks."""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import threading
+
+import pytest
+
+
+def err(r):
+    return r.stderr.decode(errors="replace")
+
+
+def out(r):
+    return r.stdout.decode(errors="replace")
+
+
+@pytest.fixture
+def e(engine):
+    if engine.kind != "berthd":
+        pytest.skip("the dockerd test engine runs with --bridge none")
+    return engine
+
+
+@pytest.fixture
+def net(e, unique):
+    """A user network of the test's own, removed afterwards."""
+    made = []
+
+    def make(suffix="n", *flags, k=None):
+        name = f"{unique}-{suffix}"
+        sub = e.subnet(len(made) if k is None else k)
+        e.docker("network", "create", "--subnet", sub, *flags, name)
+        made.append(name)
+        return name, sub
+
+    yield make
+    for name in made:
+        e.docker("network", "rm", "-f", name, check=False)
+
+
+def run_d(e, name, *args):
+    e.docker("run", "-d", "--name", name, *args)
+    return name
+
+
+def ip_on(e, ctr, network):
+    return out(e.docker("inspect", "-f",
+                        "{{(index .NetworkSettings.Networks \"%s\")"
+                        ".IPAddress}}" % network, ctr)).strip()
+
+
+def links():
+    return subprocess.run(["ip", "-o", "link"], capture_output=True,
+                          text=True).stdout
+
+
+WEB = ("sh", "-c", "mkdir -p /www && echo hello-$0 > /www/index.html && "
+       "exec httpd -f -p 8080 -h /www")
+
+
+def get_in(e, ctr_or_net, url, use_net=False):
+    """wget from inside a container (an existing one, or a throwaway one
+    on network `ctr_or_net`); (exit code, body)."""
+    cmd = ("sh", "-c", f"timeout 5 wget -O- {url} 2>/dev/null")
+    if use_net:
+        r = e.docker("run", "--rm", "--network", ctr_or_net, e.image, *cmd,
+                     check=False)
+    else:
+        r = e.docker("exec", ctr_or_net, *cmd, check=False)
+    return r.returncode, out(r)
+
+
+def test_create_ls_inspect_rm(e, net, unique):
+    name, sub = net("a", "--label", "team=web")
+    gw = sub.rsplit(".", 1)[0] + ".1"
+    ls = out(e.docker("network", "ls", "--format",
+                      "{{.Name}} {{.Driver}} {{.Scope}}")).splitlines()
+    assert f"{name} bridge local" in ls, ls
+    info = json.loads(out(e.docker("network", "inspect", name)))[0]
+    assert info["IPAM"]["Config"] == [{"Subnet": sub, "Gateway": gw}]
+    assert info["Labels"] == {"team": "web"}
+    assert info["Driver"] == "bridge" and not info["Internal"]
+    br = "br-" + info["Id"][:12]
+    assert br in links()
+    # By id prefix too, and filters.
+    assert json.loads(out(e.docker("network", "inspect",
+                                   info["Id"][:10])))[0]["Name"] == name
+    f = out(e.docker("network", "ls", "-q", "--filter", "label=team=web"))
+    assert f.split() == [info["Id"][:12]], f
+    f = out(e.docker("network", "ls", "--format", "{{.Name}}", "--filter",
+                     "type=custom", "--filter", f"name={unique}"))
+    assert f.split() == [name], f
+    # Refusals, each clear: the same name, an overlapping subnet, a
+    # predefined network.
+    r = e.docker("network", "create", name, check=False)
+    assert "network with name %s already exists" % name in err(r), err(r)
+    r = e.docker("network", "create", "--subnet", sub, name + "x",
+                 check=False)
+    assert r.returncode != 0 and "overlaps" in err(r), err(r)
+    # (docker's CLI checks this one itself; berth's leaves it to the
+    # daemon.)
+    r = e.cli("network", "create", "--subnet", e.subnet(5), "--gateway",
+              "192.0.2.1", name + "y", check=False)
+    assert r.returncode != 0 and "invalid gateway" in err(r), err(r)
+    r = e.docker("network", "rm", "bridge", check=False)
+    assert "pre-defined network" in err(r), err(r)
+    r = e.docker("network", "create", "-d", "overlay", name + "z",
+                 check=False)
+    assert r.returncode != 0 and 'plugin "overlay" not found' in err(r)
+    # Nothing of the refused ones was made.
+    names = out(e.docker("network", "ls", "--format", "{{.Name}}")).split()
+    assert not {name + "x", name + "y", name + "z"} & set(names)
+    e.docker("network", "rm", name)
+    assert br not in links()
+    r = e.docker("network", "inspect", name, check=False)
+    assert "network %s not found" % name in err(r)
+
+
+def test_names_resolve_and_networks_are_isolated(e, net, unique):
+    """Containers on one network reach each other by name, alias and
+    short id; a container on another network can neither resolve nor
+    reach them."""
+    n1, _ = net("one")
+    n2, _ = net("two")
+    web = run_d(e, unique + "-web", "--network", n1, "--network-alias",
+                "www", e.image, *WEB, "one")
+    other = run_d(e, unique + "-other", "--network", n2, e.image, *WEB, "two")
+    try:
+        ip = ip_on(e, web, n1)
+        short = out(e.docker("inspect", "-f", "{{.Id}}", web)).strip()[:12]
+        for name in (web, "www", short, web.upper(), f"{web}.{n1}"):
+            rc, body = get_in(e, n1, f"http://{name}:8080/index.html",
+                              use_net=True)
+            assert rc == 0 and body == "hello-one\n", (name, rc, body)
+        r = e.docker("run", "--rm", "--network", n1, e.image, "sh", "-c",
+                     f"nslookup {web} 127.0.0.11; cat /etc/resolv.conf")
+        assert ip in out(r) and "nameserver 127.0.0.11" in out(r), out(r)
+        # From the other network: no answer for the name (what the server
+        # forwards goes to the engine's upstream, a loopback address where
+        # nothing listens), no route to the address.
+        oip = ip_on(e, other, n2)
+        r = e.docker("exec", other, "sh", "-c",
+                     f"nslookup {web} 127.0.0.11 || echo no-name",
+                     check=False)
+        assert "no-name" in out(r) and ip not in out(r), out(r)
+        rc, body = get_in(e, other, f"http://{ip}:8080/index.html")
+        assert rc != 0 and body == "", body
+        rc, body = get_in(e, web, f"http://{oip}:8080/index.html")
+        assert rc != 0 and body == "", body
+        dns = json.loads(out(e.docker(
+            "inspect", "-f", "{{json .NetworkSettings.Networks}}", web)))
+        assert dns[n1]["DNSNames"] == [web, short, "www"], dns
+        assert dns[n1]["Aliases"] == ["www"], dns
+    finally:
+        e.docker("rm", "-f", web, other)
+
+
+def test_internal_network_has_no_way_out(e, net, unique):
+    n, sub = net("int", "--internal")
+    peer = run_d(e, unique + "-ip", "--network", n, e.image, *WEB, "in")
+    try:
+        r = e.docker("run", "--rm", "--network", n, e.image, "sh", "-c",
+                     "ip route")
+        assert "default" not in out(r), out(r)
+        rc, body = get_in(e, n, f"http://{peer}:8080/index.html",
+                          use_net=True)
+        assert rc == 0 and body == "hello-in\n"
+        # Not through the host either: the default bridge's gateway is
+        # an address of the host, and the host forwards nothing for it.
+        gw = e.bip.split("/")[0]
+        r = e.docker("run", "--rm", "--network", n, e.image, "sh", "-c",
+                     f"ping -c1 -W1 {gw} >/dev/null 2>&1; echo $?")
+        assert out(r).strip() != "0", out(r)
+        info = json.loads(out(e.docker("network", "inspect", n)))[0]
+        assert info["Internal"] is True
+    finally:
+        e.docker("rm", "-f", peer)
+
+
+def test_connect_and_disconnect(e, net, unique):
+    n1, _ = net("c1")
+    n2, _ = net("c2")
+    a = run_d(e, unique + "-ca", "--network", n1, e.image, *WEB, "a")
+    b = run_d(e, unique + "-cb", "--network", n2, e.image, "sleep", "60")
+    try:
+        rc, _ = get_in(e, b, f"http://{a}:8080/index.html")
+        assert rc != 0
+        e.docker("network", "connect", "--alias", "peer", n1, b)
+        r = e.docker("exec", b, "sh", "-c", "ls /sys/class/net")
+        assert sorted(out(r).split()) == ["eth0", "eth1", "lo"], out(r)
+        rc, body = get_in(e, b, f"http://{a}:8080/index.html")
+        assert rc == 0 and body == "hello-a\n"
+        # The new endpoint has a name too.
+        r = e.docker("exec", a, "sh", "-c", "nslookup peer 127.0.0.11")
+        assert ip_on(e, b, n1) in out(r), out(r)
+        nets = out(e.docker("inspect", "-f",
+                            "{{range $k, $v := .NetworkSettings.Networks}}"
+                            "{{$k}} {{end}}", b)).split()
+        assert sorted(nets) == sorted([n1, n2]), nets
+        r = e.docker("network", "connect", n1, b, check=False)
+        assert r.returncode != 0 and "already exists" in err(r), err(r)
+        r = e.docker("network", "rm", n1, check=False)
+        assert r.returncode != 0 and "active endpoints" in err(r), err(r)
+        e.docker("network", "disconnect", n1, b)
+        r = e.docker("exec", b, "sh", "-c", "ls /sys/class/net")
+        assert sorted(out(r).split()) == ["eth0", "lo"], out(r)
+        rc, _ = get_in(e, b, f"http://{a}:8080/index.html")
+        assert rc != 0
+        r = e.docker("network", "disconnect", n1, b, check=False)
+        assert r.returncode != 0 and "is not connected" in err(r), err(r)
+        # A stopped container keeps its networks for its next start.
+        e.docker("network", "connect", n1, b)
+        e.docker("stop", "-t", "0", b)
+        e.docker("start", b)
+        rc, body = get_in(e, b, f"http://{a}:8080/index.html")
+        assert rc == 0 and body == "hello-a\n"
+    finally:
+        e.docker("rm", "-f", a, b)
+
+
+class FakeDNS:
+    """A DNS server of the test's own on a loopback address: A records
+    from `names`, NXDOMAIN otherwise; remembers what it was asked."""
+
+    def __init__(self, names):
+        self.names = names
+        self.asked = []
+        self.addr = "127.77.%d.%d" % (random.randint(0, 254),
+                                      random.randint(1, 254))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.addr, 53))
+        self.sock.settimeout(0.2)
+        self.stop = False
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                msg, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            i, labels = 12, []
+            while msg[i]:
+                labels.append(msg[i + 1:i + 1 + msg[i]].decode())
+                i += 1 + msg[i]
+            qtype = struct.unpack("!H", msg[i + 1:i + 3])[0]
+            name = ".".join(labels).lower()
+            self.asked.append(name)
+            q = msg[12:i + 5]
+            ip = self.names.get(name)
+            if ip and qtype == 1:
+                hdr = msg[:2] + b"\x81\x80" + struct.pack("!HHHH", 1, 1, 0, 0)
+                ans = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) +
+                       socket.inet_aton(ip))
+                self.sock.sendto(hdr + q + ans, peer)
+            else:
+                rc = 0 if ip else 3
+                hdr = (msg[:2] + bytes([0x81, 0x80 | rc]) +
+                       struct.pack("!HHHH", 1, 0, 0, 0))
+                self.sock.sendto(hdr + q, peer)
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        self.t.join()
+
+
+def test_other_names_are_forwarded(e, net, unique):
+    """Names that are not containers go to the upstream servers - here
+    --dns on the host's loopback, which the container could never reach
+    itself: the server asks it from the host's namespace."""
+    n, _ = net("fw")
+    dns = FakeDNS({"upstream.example.test": "192.0.2.55"})
+    try:
+        r = e.docker("run", "--rm", "--network", n, "--dns", dns.addr,
+                     e.image, "sh", "-c",
+                     "cat /etc/resolv.conf; "
+                     "nslookup upstream.example.test; "
+                     "nslookup missing.example.test || echo missing-ok")
+        text = out(r)
+        assert "nameserver 127.0.0.11" in text, text
+        assert dns.addr not in text.split("Server:")[0], text
+        assert "192.0.2.55" in text and "missing-ok" in text, text
+        assert "upstream.example.test" in dns.asked, dns.asked
+    finally:
+        dns.close()
+
+
+def test_published_ports_hairpin_and_ranges(e, net, unique):
+    """A published port is reachable from the host, from containers on
+    other networks and from the container itself (through the host's
+    address); -p with ranges maps each port, and a host range picks a
+    free port of it."""
+    n, _ = net("hp")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    base = s.getsockname()[1]
+    s.close()
+    if base > 65000:
+        base = 40000 + base % 20000
+    a = run_d(e, unique + "-hp", "--network", n, "-p",
+              f"{base}-{base + 1}:8080-8081", e.image, "sh", "-c",
+              "mkdir /w1 /w2; echo one > /w1/index.html; "
+              "echo two > /w2/index.html; httpd -p 8081 -h /w2; "
+              "exec httpd -f -p 8080 -h /w1")
+    b = None
+    try:
+        ports = out(e.docker("port", a)).split("\n")
+        assert f"8080/tcp -> 0.0.0.0:{base}" in ports, ports
+        assert f"8081/tcp -> 0.0.0.0:{base + 1}" in ports, ports
+        gw = e.bip.split("/")[0]  # an address of the host
+        for who in (a, None):
+            url = f"http://{gw}:{base + 1}/index.html"
+            rc, body = (get_in(e, a, url) if who else
+                        get_in(e, "bridge", url, use_net=True))
+            assert rc == 0 and body == "two\n", (who, rc, body)
+        # A host range with the first port taken: the next one.
+        b = run_d(e, unique + "-hq", "-p", f"{base}-{base + 5}:8080",
+                  e.image, *WEB, "b")
+        line = out(e.docker("port", b, "8080/tcp")).strip()
+        got = int(line.rsplit(":", 1)[1])
+        assert base + 2 <= got <= base + 5, line
+    finally:
+        e.docker("rm", "-f", a, *([b] if b else []))
+
+
+def test_nothing_stays_behind(e, unique):
+    """After the containers and the network are gone: no veth, no bridge,
+    no address held, no rule naming them."""
+    name = unique + "-gone"
+    e.docker("network", "create", "--subnet", e.subnet(9), name)
+    nid = out(e.docker("network", "inspect", "-f", "{{.Id}}", name)).strip()
+    ids = []
+    for i in range(3):
+        n = run_d(e, f"{unique}-g{i}", "--network", name, "-p", "8080",
+                  e.image, "sleep", "60")
+        ids.append(out(e.docker("inspect", "-f", "{{.Id}}", n)).strip())
+    e.docker("network", "connect", "bridge", f"{unique}-g0")
+    e.docker("rm", "-f", *[f"{unique}-g{i}" for i in range(3)])
+    e.docker("network", "rm", name)
+    text = links()
+    for i in ids:
+        assert f"vb{i[:10]}" not in text
+    assert f"br-{nid[:12]}" not in text
+    netdir = os.path.join(e.data_root, "network")
+    assert not os.path.exists(os.path.join(netdir, f"br-{nid[:12]}.json"))
+    with open(os.path.join(netdir, e.bridge + ".json")) as f:
+        held = json.load(f)["allocated"]
+    assert not set(held.values()) & set(ids), held
+    r = subprocess.run(["nft", "list", "table", "ip", "berth_" + e.bridge],
+                       capture_output=True, text=True)
+    assert nid[:12] not in r.stdout and "dnat to" not in r.stdout, r.stdout
+
+
+def test_networks_survive_a_daemon_restart(e, net, unique):
+    n, _ = net("rs")
+    a = run_d(e, unique + "-ra", "--network", n, e.image, *WEB, "ra")
+    b = run_d(e, unique + "-rb", "--network", n, e.image, "sleep", "120")
+    try:
+        e.restart_daemon()
+        assert n in out(e.docker("network", "ls", "--format",
+                                 "{{.Name}}")).split()
+        rc, body = get_in(e, b, f"http://{a}:8080/index.html")
+        assert rc == 0 and body == "hello-ra\n", (rc, body)
+        info = json.loads(out(e.docker("network", "inspect", n)))[0]
+        assert sorted(v["Name"] for v in info["Containers"].values()) == \
+            sorted([a, b]), info
+    finally:
+        e.docker("rm", "-f", a, b)
+
+
+def test_prune_and_the_berth_cli(e, unique):
+    """The berth CLI's network commands print what docker's do."""
+    name = unique + "-cli"
+    r = e.cli("network", "create", "--subnet", e.subnet(11), name)
+    nid = out(r).strip()
+    assert len(nid) == 64, out(r)
+    ls = out(e.cli("network", "ls")).splitlines()
+    assert ls[0].split() == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
+    assert f"{nid[:12]}   {name}" in "\n".join(ls), ls
+    info = json.loads(out(e.cli("network", "inspect", name)))[0]
+    assert info["Id"] == nid
+    keep = unique + "-keep"
+    e.cli("network", "create", "--subnet", e.subnet(12), keep)
+    c = run_d(e, unique + "-kc", "--network", keep, e.image, "sleep", "60")
+    try:
+        r = e.cli("network", "prune", "-f")
+        assert out(r).startswith("Deleted Networks:\n"), out(r)
+        assert name in out(r).split() and keep not in out(r).split()
+    finally:
+        e.docker("rm", "-f", c)
+        e.cli("network", "rm", keep)
+    r = e.cli("network", "rm", name, check=False)
+    assert r.returncode != 0 and "not found" in err(r), err(r)
+    assert e.cli("network", "rm", "-f", name).returncode == 0
+
+
+def test_default_bridge_gets_a_reachable_resolver(e):
+    """The host's only resolver is on its loopback (the engine's
+    resolv.conf): a container on the default bridge could not reach it,
+    so its resolv.conf names the embedded server, which forwards; with
+    --dns it names what was given; on the host network the host's."""
+    r = e.docker("run", "--rm", e.image, "cat", "/etc/resolv.conf")
+    assert "nameserver 127.0.0.11" in out(r), out(r)
+    assert "127.77.255.254" not in out(r) and "search berth.test" in out(r)
+    r = e.docker("run", "--rm", "--dns", "192.0.2.53", e.image, "cat",
+                 "/etc/resolv.conf")
+    assert "nameserver 192.0.2.53" in out(r) and "127.0.0.11" not in out(r)
+    r = e.docker("run", "--rm", "--network", "host", e.image, "cat",
+                 "/etc/resolv.conf")
+    assert "nameserver 127.77.255.254" in out(r), out(r)
+    # Names that cannot be answered fail fast (the upstream refuses), and
+    # the container gets an answer rather than a timeout.
+    r = e.docker("run", "--rm", e.image, "sh", "-c",
+                 "nslookup nothing.example.test 127.0.0.11; echo rc=$?",
+                 timeout=30)
+    assert "rc=1" in out(r), out(r)
