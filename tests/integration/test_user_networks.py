@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -350,9 +351,12 @@ def test_nothing_stays_behind(e, unique):
     e.docker("network", "connect", "bridge", f"{unique}-g0")
     e.docker("rm", "-f", *[f"{unique}-g{i}" for i in range(3)])
     e.docker("network", "rm", name)
+    end = time.time() + 5
+    while any(f"vb{i[:10]}" in links() for i in ids) and time.time() < end:
+        time.sleep(0.05)
     text = links()
     for i in ids:
-        assert f"vb{i[:10]}" not in text
+        assert f"vb{i[:10]}" not in text, "a veth outlived its container"
     assert f"br-{nid[:12]}" not in text
     netdir = os.path.join(e.data_root, "network")
     assert not os.path.exists(os.path.join(netdir, f"br-{nid[:12]}.json"))
