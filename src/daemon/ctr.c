@@ -774,12 +774,17 @@ static int build_bundle(struct daemon *d, struct container *c,
                 struct container *o = ctr_find(d, nm + 10, err);
                 if (!o)
                         return -ENOENT;
-                if (o->status != CTR_RUNNING || o->pid <= 0)
+                if (o == c)
                         return berr_setx(err, EINVAL,
-                                         "cannot join network of a "
-                                         "non running container: %s",
-                                         nm + 10);
-                netns = str_printf("/proc/%d/ns/net", (int) o->pid);
+                                         "cannot join own network");
+                /* The namespace is the one it has when this one starts
+                 * (join_netns); its names files are shared, as docker's. */
+                free(hosts);
+                free(rc);
+                hosts = ctr_dir(d, o, "hosts");
+                rc = ctr_dir(d, o, "resolv.conf");
+                if (!hosts || !rc)
+                        return -ENOMEM;
         }
         struct vol_ctx vc = {.d = d, .rootfs = rootfs, .anon = json_array()};
         struct specgen_input in = {
@@ -1366,6 +1371,60 @@ static void kill_all(struct daemon *d, struct container *c) {
                       -1, NULL, &e);
 }
 
+/* --network container:X: the bundle joins X's namespace as it is now (X
+ * may have restarted since this container was made, with another pid). */
+static int join_netns(struct daemon *d, struct container *c, struct berr *err) {
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        if (!str_startswith(nm, "container:"))
+                return 0;
+        struct container *o = ctr_find(d, nm + 10, err);
+        if (!o)
+                return -ENOENT;
+        if (o->status != CTR_RUNNING || o->pid <= 0)
+                return berr_setx(err, EINVAL,
+                                 "cannot join network of a non running "
+                                 "container: %s",
+                                 nm + 10);
+        _cleanup_free_ char *rel = str_printf("%s/bundle/config.json", c->id);
+        _cleanup_free_ char *text = NULL;
+        int r = rel ? read_file_at(d->ctr_dirfd, rel, 16 << 20, &text, NULL)
+                    : -ENOMEM;
+        if (r < 0)
+                return berr_set(err, r, "read the bundle of container %s",
+                                c->id);
+        json_t *spec = json_loads(text, 0, NULL);
+        json_t *nss =
+                json_object_get(json_object_get(spec, "linux"), "namespaces");
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) o->pid);
+        size_t i;
+        json_t *ns;
+        bool set = false;
+        json_array_foreach(nss, i, ns) {
+                const char *t = json_string_value(json_object_get(ns, "type"));
+                if (t && !strcmp(t, "network")) {
+                        json_object_set_new(ns, "path", json_string(path));
+                        set = true;
+                }
+        }
+        if (!set && json_is_array(nss))
+                json_array_append_new(nss, json_pack("{s:s, s:s}", "type",
+                                                     "network", "path", path));
+        _cleanup_free_ char *out =
+                json_is_array(nss) ? json_dumps(spec, JSON_COMPACT) : NULL;
+        json_decref(spec);
+        if (!out)
+                return berr_setx(err, EINVAL,
+                                 "the bundle of container %s has no "
+                                 "namespaces",
+                                 c->id);
+        r = write_file_atomic_at(d->ctr_dirfd, rel, out, strlen(out), 0600, 0);
+        return r < 0 ? berr_set(err, r, "write the bundle of container %s",
+                                c->id)
+                     : 0;
+}
+
 int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
         if (c->status == CTR_RUNNING || c->status == CTR_PAUSED)
                 return -EALREADY;
@@ -1378,7 +1437,10 @@ int ctr_start(struct daemon *d, struct container *c, struct berr *err) {
                 loop_cancel_timer(d->loop, c->restart_timer);
                 c->restart_timer = NULL;
         }
-        int r = mount_rootfs(d, c, err);
+        int r = join_netns(d, c, err);
+        if (r < 0)
+                return r;
+        r = mount_rootfs(d, c, err);
         if (r < 0)
                 return r;
         r = spawn_shim(d, c, err);

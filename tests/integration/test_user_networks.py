@@ -431,3 +431,125 @@ def test_default_bridge_gets_a_reachable_resolver(e):
                  "nslookup nothing.example.test 127.0.0.11; echo rc=$?",
                  timeout=30)
     assert "rc=1" in out(r), out(r)
+
+
+def test_container_network_mode(e, net, unique):
+    """--network container:X shares X's namespace (its address, its DNS
+    server, its /etc/hosts) - also after X restarted with another pid."""
+    n, _ = net("cm")
+    x = run_d(e, unique + "-x", "--network", n, e.image, *WEB, "x")
+    peer = run_d(e, unique + "-peer", "--network", n, e.image, *WEB, "peer")
+    y = unique + "-y"
+    try:
+        ip = ip_on(e, x, n)
+        e.docker("create", "--name", y, "--network", f"container:{x}",
+                 e.image, "sleep", "60")
+        e.docker("restart", "-t", "0", x)
+        e.docker("start", y)
+        r = e.docker("exec", y, "sh", "-c",
+                     "ip -o -4 addr show eth0; cat /etc/resolv.conf")
+        assert f"inet {ip_on(e, x, n)}/" in out(r), out(r)
+        assert "nameserver 127.0.0.11" in out(r), out(r)
+        rc, body = get_in(e, y, f"http://{peer}:8080/index.html")
+        assert rc == 0 and body == "hello-peer\n", (rc, body)
+        rc, body = get_in(e, y, "http://127.0.0.1:8080/index.html")
+        assert rc == 0 and body == "hello-x\n", (rc, body)
+        assert ip  # x's address may change with the restart; both agree
+        e.docker("stop", "-t", "0", x)
+        e.docker("stop", "-t", "0", y)
+        r = e.docker("start", y, check=False)
+        assert r.returncode != 0 and "non running container" in err(r)
+    finally:
+        e.docker("rm", "-f", x, y, peer, check=False)
+
+
+def test_docker_py_networks(e, unique):
+    docker = pytest.importorskip("docker")
+    c = docker.DockerClient(base_url=e.host, version="auto")
+    ipam = docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet=e.subnet(13))])
+    nw = c.networks.create(unique + "-py", driver="bridge", ipam=ipam,
+                           labels={"via": "py"})
+    web = other = None
+    try:
+        assert nw.attrs["IPAM"]["Config"][0]["Subnet"] == e.subnet(13)
+        web = c.containers.run(e.image, list(WEB) + ["py"], detach=True,
+                               name=unique + "-pyweb", network=nw.name)
+        other = c.containers.run(e.image, ["sleep", "60"], detach=True,
+                                 name=unique + "-pyother")
+        nw.connect(other, aliases=["client"])
+        nw.reload()
+        names = sorted(x.name for x in nw.containers)
+        assert names == sorted([web.name, other.name]), names
+        code, body = other.exec_run(
+            ["sh", "-c", f"timeout 5 wget -O- http://{web.name}:8080/"
+                         "index.html 2>/dev/null"])
+        assert code == 0 and body == b"hello-py\n", (code, body)
+        nw.disconnect(other)
+        assert [x.name for x in c.networks.list(names=[nw.name])] == [nw.name]
+    finally:
+        for x in (web, other):
+            if x:
+                x.remove(force=True)
+        nw.remove()
+    assert not c.networks.list(names=[unique + "-py"])
+
+
+COMPOSE = """version: "3"
+services:
+  web:
+    image: {image}
+    command: ["sh", "-c", "mkdir -p /w && echo compose-web > /w/index.html && exec httpd -f -p 8080 -h /w"]
+    networks: [back]
+  client:
+    image: {image}
+    command: ["sleep", "120"]
+    dns: [127.77.255.254]
+    networks:
+      back:
+        aliases: [cli]
+networks:
+  back:
+    ipam:
+      config:
+        - subnet: {subnet}
+"""
+
+
+def test_docker_compose_project(e, unique, tmp_path):
+    """docker-compose makes the project's network, runs the services on
+    it under their names, and removes it all with `down`."""
+    import shutil as _sh
+    if not _sh.which("docker-compose"):
+        pytest.skip("docker-compose is not installed")
+    (tmp_path / "docker-compose.yml").write_text(
+        COMPOSE.format(image=e.image, subnet=e.subnet(14)))
+    proj = unique.replace("-", "")
+    env = e.env()
+    base = ["docker-compose", "-p", proj, "-f",
+            str(tmp_path / "docker-compose.yml")]
+
+    def compose(*args, check=True):
+        r = subprocess.run(base + list(args), env=env, capture_output=True,
+                           timeout=120)
+        if check:
+            assert r.returncode == 0, err(r)
+        return r
+
+    try:
+        compose("up", "-d")
+        r = compose("exec", "-T", "client", "sh", "-c",
+                    "timeout 5 wget -O- http://web:8080/index.html "
+                    "2>/dev/null")
+        assert out(r) == "compose-web\n", out(r) + err(r)
+        r = compose("exec", "-T", "web", "sh", "-c",
+                    "nslookup cli 127.0.0.11")
+        assert "Address" in out(r).split("Name:")[-1], out(r)
+        nets = out(e.docker("network", "ls", "--format", "{{.Name}}"))
+        assert f"{proj}_back" in nets.split(), nets
+    finally:
+        compose("down", "-t", "0", check=False)
+    nets = out(e.docker("network", "ls", "--format", "{{.Name}}"))
+    assert f"{proj}_back" not in nets.split(), nets
+    assert not out(e.docker("ps", "-aq", "--filter",
+                            f"label=com.docker.compose.project={proj}"))
