@@ -112,8 +112,9 @@ static bool is_loopback(const char *a) {
 }
 
 /* Does the container get the embedded server?  On a user network always;
- * on the default bridge when nothing else it could reach is left: the
- * host's resolvers are all on its loopback, and no --dns was given. */
+ * on the default bridge when the servers it would be given are on the
+ * host's loopback: --dns 127.0.0.1, or (without --dns) the host's
+ * resolv.conf has no other. */
 static bool wants_embedded(struct daemon *d, struct container *c,
                            const char *hostrc) {
         bool on_net = false;
@@ -125,12 +126,21 @@ static bool wants_embedded(struct daemon *d, struct container *c,
                         return true;
                 on_net |= n != NULL;
         }
-        if (!on_net || json_array_size(json_object_get(c->hostcfg, "Dns")))
+        if (!on_net)
+                return false;
+        /* --dns on the host's loopback is as unreachable from here. */
+        json_t *dns = json_object_get(c->hostcfg, "Dns");
+        size_t i;
+        json_t *e;
+        json_array_foreach(
+                dns, i, e) if (json_string_value(e) &&
+                               is_loopback(json_string_value(e))) return true;
+        if (json_array_size(dns))
                 return false;
         uint32_t ns[MAX_UPSTREAMS];
         size_t n = nameservers_of(hostrc, ns, MAX_UPSTREAMS);
-        for (size_t i = 0; i < n; i++)
-                if ((ns[i] >> 24) != 127)
+        for (size_t j = 0; j < n; j++)
+                if ((ns[j] >> 24) != 127)
                         return false;
         return n > 0;
 }

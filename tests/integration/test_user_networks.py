@@ -422,6 +422,16 @@ def test_default_bridge_gets_a_reachable_resolver(e):
     r = e.docker("run", "--rm", "--dns", "192.0.2.53", e.image, "cat",
                  "/etc/resolv.conf")
     assert "nameserver 192.0.2.53" in out(r) and "127.0.0.11" not in out(r)
+    # --dns on the host's loopback: through the embedded server, which
+    # asks it from the host's namespace.
+    dns = FakeDNS({"bridge.example.test": "192.0.2.77"})
+    try:
+        r = e.docker("run", "--rm", "--dns", dns.addr, e.image, "sh", "-c",
+                     "cat /etc/resolv.conf; nslookup bridge.example.test")
+        assert "nameserver 127.0.0.11" in out(r), out(r)
+        assert "192.0.2.77" in out(r), out(r)
+    finally:
+        dns.close()
     r = e.docker("run", "--rm", "--network", "host", e.image, "cat",
                  "/etc/resolv.conf")
     assert "nameserver 127.77.255.254" in out(r), out(r)
