@@ -44,4 +44,19 @@ sleep 1.2
 "$BERTH" ps
 "$BERTH" logs berth-demo
 "$BERTH" rm -f berth-demo
+echo "+ a user network: a web server found by name, and published on 127.0.0.1"
+"$BERTH" rm -f berth-demo-web >/dev/null 2>&1 || true
+"$BERTH" network rm berth-demo-net >/dev/null 2>&1 || true
+"$BERTH" network create berth-demo-net >/dev/null
+"$BERTH" run -d --name berth-demo-web --network berth-demo-net -p 127.0.0.1::80 \
+        berth/busybox sh -c 'mkdir -p /w && echo "hello from $(hostname)" >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null
+"$BERTH" run --rm --network berth-demo-net berth/busybox wget -qO- http://berth-demo-web/
+port=$("$BERTH" port berth-demo-web 80/tcp | sed 's/.*://')
+for _ in $(seq 1 50); do
+        body=$(curl -fs "http://127.0.0.1:$port/" 2>/dev/null) && break
+        sleep 0.05
+done
+echo "127.0.0.1:$port answers: ${body:-nothing}"
+"$BERTH" rm -f berth-demo-web >/dev/null
+"$BERTH" network rm berth-demo-net >/dev/null
 echo "berthd keeps running; try: berth run -it --rm berth/busybox sh"
