@@ -276,6 +276,59 @@ static bool m_volume(struct container *c, const char *s) {
         return false;
 }
 
+static bool m_network(struct container *c, const char *s) {
+        const char *nm =
+                json_string_value(json_object_get(c->hostcfg, "NetworkMode"));
+        if (nm && !strcmp(nm, s))
+                return true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->netcfg, k, v) {
+                const char *id =
+                        json_string_value(json_object_get(v, "NetworkID"));
+                if (!strcmp(k, s) || (id && *s && str_startswith(id, s)))
+                        return true;
+        }
+        return false;
+}
+
+/* "80", "80/udp", "8000-8080[/tcp]" against port `p` of protocol
+ * `proto`. */
+static bool port_spec_matches(const char *s, unsigned p, const char *proto) {
+        const char *slash = strchr(s, '/');
+        if (slash && strcmp(slash + 1, proto))
+                return false;
+        char *end;
+        unsigned long lo = strtoul(s, &end, 10), hi = lo;
+        if (end == s)
+                return false;
+        if (*end == '-')
+                hi = strtoul(end + 1, &end, 10);
+        if (*end && *end != '/')
+                return false;
+        return p >= lo && p <= hi;
+}
+
+static bool m_publish(struct container *c, const char *s) {
+        for (size_t i = 0; i < c->n_ports; i++)
+                if (port_spec_matches(s, c->ports[i].ctr_port,
+                                      c->ports[i].udp ? "udp" : "tcp"))
+                        return true;
+        return false;
+}
+
+static bool m_expose(struct container *c, const char *s) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(c->config, "ExposedPorts"), k, v) {
+                const char *slash = strchr(k, '/');
+                if (port_spec_matches(s, (unsigned) atoi(k),
+                                      slash ? slash + 1 : "tcp"))
+                        return true;
+        }
+        return false;
+}
+
 static void list_containers(struct daemon *d, struct http_req *r) {
         bool all = http_query_bool(r, "all", false);
         const char *lim = http_query(r, "limit");
@@ -297,6 +350,9 @@ static void list_containers(struct daemon *d, struct http_req *r) {
         json_t *flabel = filter_values(filters, "label");
         json_t *fanc = filter_values(filters, "ancestor");
         json_t *fvol = filter_values(filters, "volume");
+        json_t *fnet = filter_values(filters, "network");
+        json_t *fpub = filter_values(filters, "publish");
+        json_t *fexp = filter_values(filters, "expose");
         if (fstatus || fexited)
                 all = true;
         /* Newest first, like docker. */
@@ -329,7 +385,10 @@ static void list_containers(struct daemon *d, struct http_req *r) {
                     !match_any(fstatus, m_status, c) ||
                     !match_any(fexited, m_exited, c) ||
                     !match_any(fanc, m_ancestor, c) ||
-                    !match_any(fvol, m_volume, c))
+                    !match_any(fvol, m_volume, c) ||
+                    !match_any(fnet, m_network, c) ||
+                    !match_any(fpub, m_publish, c) ||
+                    !match_any(fexp, m_expose, c))
                         continue;
                 bool labels_ok = true;
                 size_t li;
@@ -352,6 +411,9 @@ static void list_containers(struct daemon *d, struct http_req *r) {
         json_decref(flabel);
         json_decref(fanc);
         json_decref(fvol);
+        json_decref(fnet);
+        json_decref(fpub);
+        json_decref(fexp);
         json_decref(filters);
         http_reply_json(r, 200, out);
 }

@@ -563,3 +563,51 @@ def test_docker_compose_project(e, unique, tmp_path):
     assert f"{proj}_back" not in nets.split(), nets
     assert not out(e.docker("ps", "-aq", "--filter",
                             f"label=com.docker.compose.project={proj}"))
+
+
+def test_ps_filters_network_and_publish(e, net, unique):
+    n, _ = net("ps")
+    a = run_d(e, unique + "-fa", "--network", n, "-p", "8080", e.image,
+              "sleep", "60")
+    b = run_d(e, unique + "-fb", "--expose", "9000", e.image, "sleep", "60")
+    try:
+        def ps(*f):
+            args = [x for k in f for x in ("--filter", k)]
+            return sorted(out(e.docker("ps", "--format", "{{.Names}}",
+                                       *args)).split())
+        assert ps(f"network={n}") == [a]
+        assert unique + "-fb" in ps("network=bridge")
+        assert ps("publish=8080", f"name={unique}") == [a]
+        assert ps("publish=8000-8100/tcp", f"name={unique}") == [a]
+        assert ps("publish=8080/udp", f"name={unique}") == []
+        assert ps("expose=9000", f"name={unique}") == [b]
+        nets = out(e.docker("ps", "--format", "{{.Networks}}", "--filter",
+                            f"name={a}")).strip()
+        assert nets == n, nets
+    finally:
+        e.docker("rm", "-f", a, b)
+
+
+def test_dns_server_survives_garbage(e, net, unique):
+    """Whatever a container sends the DNS server - noise, truncated
+    queries, responses, a flood - it keeps answering and the daemon keeps
+    serving."""
+    n, _ = net("junk")
+    a = run_d(e, unique + "-ja", "--network", n, e.image, "sleep", "60")
+    try:
+        script = (
+            "for i in $(seq 1 200); do "
+            "head -c $((i % 90 + 1)) /dev/urandom | nc -u -w0 127.0.0.11 53;"
+            " done; "
+            # a header claiming one question, cut short; and a response
+            "printf '\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00"
+            "\\x00\\x00\\x05ab' | nc -u -w0 127.0.0.11 53; "
+            "printf '\\x12\\x34\\x81\\x80\\x00\\x01\\x00\\x00\\x00\\x00"
+            "\\x00\\x00\\x00\\x00\\x01\\x00\\x01' | nc -u -w0 127.0.0.11 53; "
+            f"nslookup {a} 127.0.0.11")
+        r = e.docker("run", "--rm", "--network", n, e.image, "sh", "-c",
+                     script, timeout=120)
+        assert ip_on(e, a, n) in out(r), out(r) + err(r)
+        assert e.docker("version").returncode == 0
+    finally:
+        e.docker("rm", "-f", a)
