@@ -611,3 +611,39 @@ def test_dns_server_survives_garbage(e, net, unique):
         assert e.docker("version").returncode == 0
     finally:
         e.docker("rm", "-f", a)
+
+
+def test_crash_leaves_nothing(e, net, unique):
+    """A container that ends while the daemon is down (kill -9): at the
+    next start its address, port and rules are released."""
+    import signal as _sig
+    n, _ = net("crash")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    a = run_d(e, unique + "-cr", "--network", n, "-p", f"{port}:8080",
+              e.image, "sleep", "300")
+    cid = out(e.docker("inspect", "-f", "{{.Id}}", a)).strip()
+    pid = int(out(e.docker("inspect", "-f", "{{.State.Pid}}", a)).strip())
+    try:
+        e.stop_daemon(sig=_sig.SIGKILL)
+        os.kill(pid, _sig.SIGKILL)
+        time.sleep(0.5)
+        e.start()
+        st = out(e.docker("inspect", "-f", "{{.State.Status}}", a)).strip()
+        assert st == "exited", st
+        info = json.loads(out(e.docker("network", "inspect", n)))[0]
+        pool = os.path.join(e.data_root, "network",
+                            "br-" + info["Id"][:12] + ".json")
+        with open(pool) as f:
+            assert cid not in json.load(f)["allocated"].values()
+        r = subprocess.run(["nft", "list", "chain", "ip", "berth_" + e.bridge,
+                            "ports"], capture_output=True, text=True)
+        assert f"dport {port}" not in r.stdout, r.stdout
+        # The port is free again: another container takes it.
+        b = run_d(e, unique + "-cr2", "-p", f"{port}:8080", e.image,
+                  "sleep", "30")
+        e.docker("rm", "-f", b)
+    finally:
+        e.docker("rm", "-f", a, check=False)
