@@ -103,6 +103,10 @@ json_t *kv_object(char *const *list);
 /* A request where only success matters: prints the daemon's error as
  * "Error response from daemon: ..." and returns false. */
 bool api_simple(const char *method, const char *path, json_t *body);
+/* DELETE /COLLECTION/NAME[QUERY] for each name, printing the name or the
+ * daemon's error (a 404 is quiet with `missing_ok`); 0 when all went. */
+int api_delete_each(const char *collection, const char *query,
+                    char *const *names, int n, bool missing_ok);
 /* Ask on the terminal; true for an answer starting with y. */
 bool confirm(const char *question);
 

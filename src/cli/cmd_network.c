@@ -181,26 +181,7 @@ static int net_rm(int argc, char **argv) {
         int n = opts_parse(&spec, o, argc, argv, &args);
         if (n < 0)
                 return n == -2 ? 0 : 1;
-        int rc = 0;
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *e = url_escape(args[i]);
-                _cleanup_free_ char *p =
-                        str_printf(API_PREFIX "/networks/%s", e);
-                struct api_reply r;
-                if (!p || api_call("DELETE", p, NULL, NULL, 0, &r) < 0) {
-                        free(args);
-                        return 1;
-                }
-                if (r.status == 404 && force) {
-                        /* -f: a network that is not there is no error. */
-                } else if (r.status >= 300) {
-                        api_print_error(&r);
-                        rc = 1;
-                } else {
-                        printf("%s\n", args[i]);
-                }
-                api_reply_free(&r);
-        }
+        int rc = api_delete_each("networks", NULL, args, n, force);
         free(args);
         return rc;
 }

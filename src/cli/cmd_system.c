@@ -113,26 +113,9 @@ static int vol_rm(int argc, char **argv) {
         int n = opts_parse(&spec, o, argc, argv, &args);
         if (n < 0)
                 return n == -2 ? 0 : 1;
-        int rc = 0;
-        for (int i = 0; i < n; i++) {
-                char *e = url_escape(args[i]);
-                char *p =
-                        str_printf(API_PREFIX "/volumes/%s?force=%d", e, force);
-                free(e);
-                struct api_reply r;
-                if (api_call("DELETE", p, NULL, NULL, 0, &r) < 0) {
-                        free(p);
-                        free(args);
-                        return 1;
-                }
-                free(p);
-                if (r.status >= 300) {
-                        api_print_error(&r);
-                        rc = 1;
-                } else
-                        printf("%s\n", args[i]);
-                api_reply_free(&r);
-        }
+        /* docker's daemon answers 204 for a missing volume with force. */
+        int rc = api_delete_each("volumes", force ? "?force=1" : "?force=0",
+                                 args, n, false);
         free(args);
         return rc;
 }

@@ -313,3 +313,31 @@ bool confirm(const char *question) {
                 return false;
         return line[0] == 'y' || line[0] == 'Y';
 }
+
+int api_delete_each(const char *collection, const char *query,
+                    char *const *names, int n, bool missing_ok) {
+        int rc = 0;
+        for (int i = 0; i < n; i++) {
+                char *e = url_escape(names[i]);
+                char *p = e ? str_printf(API_PREFIX "/%s/%s%s", collection, e,
+                                         query ? query : "")
+                            : NULL;
+                free(e);
+                struct api_reply r;
+                if (!p || api_call("DELETE", p, NULL, NULL, 0, &r) < 0) {
+                        free(p);
+                        return 1;
+                }
+                free(p);
+                if (r.status == 404 && missing_ok) {
+                        /* -f: one that is not there is no error. */
+                } else if (r.status >= 300) {
+                        api_print_error(&r);
+                        rc = 1;
+                } else {
+                        printf("%s\n", names[i]);
+                }
+                api_reply_free(&r);
+        }
+        return rc;
+}

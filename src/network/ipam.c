@@ -16,73 +16,6 @@
 #include "error.h"
 #include "util.h"
 
-static uint32_t mask_of(int prefix) {
-        return prefix <= 0    ? 0
-               : prefix >= 32 ? 0xffffffffu
-                              : ~0u << (32 - prefix);
-}
-
-int ipv4_parse(const char *s, uint32_t *ret) {
-        struct in_addr a;
-        if (!s || inet_pton(AF_INET, s, &a) != 1)
-                return -EINVAL;
-        *ret = ntohl(a.s_addr);
-        return 0;
-}
-
-int ipv4_net_parse(const char *s, struct ipv4_net *ret, uint32_t *ret_host,
-                   struct berr *err) {
-        const char *slash = s ? strchr(s, '/') : NULL;
-        if (!slash || slash - s > 15)
-                return berr_setx(err, EINVAL,
-                                 "invalid subnet \"%s\": expected "
-                                 "a.b.c.d/prefix",
-                                 s ? s : "");
-        char ip[16];
-        memcpy(ip, s, (size_t) (slash - s));
-        ip[slash - s] = '\0';
-        uint32_t a;
-        int prefix;
-        if (ipv4_parse(ip, &a) < 0 || parse_int(slash + 1, &prefix) < 0 ||
-            prefix < 0 || prefix > 32)
-                return berr_setx(err, EINVAL,
-                                 "invalid subnet \"%s\": expected "
-                                 "a.b.c.d/prefix",
-                                 s);
-        uint32_t net = a & mask_of(prefix);
-        if (net != a && !ret_host)
-                return berr_setx(err, EINVAL,
-                                 "invalid subnet \"%s\": host bits are set "
-                                 "(the network is %u.%u.%u.%u/%d)",
-                                 s, net >> 24, net >> 16 & 255, net >> 8 & 255,
-                                 net & 255, prefix);
-        ret->addr = net;
-        ret->prefix = prefix;
-        if (ret_host)
-                *ret_host = a;
-        return 0;
-}
-
-void ipv4_format(uint32_t a, char buf[16]) {
-        snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
-                 a & 255);
-}
-
-void ipv4_net_format(const struct ipv4_net *n, char buf[20]) {
-        char ip[16];
-        ipv4_format(n->addr, ip);
-        snprintf(buf, 20, "%s/%d", ip, n->prefix);
-}
-
-bool ipv4_net_contains(const struct ipv4_net *n, uint32_t addr) {
-        return (addr & mask_of(n->prefix)) == n->addr;
-}
-
-bool ipv4_net_overlaps(const struct ipv4_net *a, const struct ipv4_net *b) {
-        int p = a->prefix < b->prefix ? a->prefix : b->prefix;
-        return (a->addr & mask_of(p)) == (b->addr & mask_of(p));
-}
-
 int ipam_pick_subnet(const struct ipv4_net *used, size_t n_used,
                      struct ipv4_net *ret, struct berr *err) {
         struct ipv4_net cands[15 + 16];
@@ -113,7 +46,7 @@ static int push_net(struct ipv4_net **v, size_t *n, uint32_t addr, int prefix) {
         struct ipv4_net *nv = realloc(*v, (*n + 1) * sizeof(**v));
         if (!nv)
                 return -ENOMEM;
-        nv[(*n)++] = (struct ipv4_net){addr & mask_of(prefix), prefix};
+        nv[(*n)++] = (struct ipv4_net){addr & ipv4_mask(prefix), prefix};
         *v = nv;
         return 0;
 }
@@ -283,7 +216,7 @@ static bool usable(const struct ipam *p, uint32_t a) {
         if (!ipv4_net_contains(&p->subnet, a) || a == p->gateway)
                 return false;
         if (p->subnet.prefix < 31) {
-                uint32_t bcast = p->subnet.addr | ~mask_of(p->subnet.prefix);
+                uint32_t bcast = p->subnet.addr | ~ipv4_mask(p->subnet.prefix);
                 if (a == p->subnet.addr || a == bcast)
                         return false;
         }

@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "document.h"
 #include "error.h"
+#include "ipv4.h"
 #include "registry.h"
 #include "util.h"
 
@@ -94,17 +95,11 @@ static char *host_of(const char *domain) {
 }
 
 static bool cidr_match(const char *cidr, const char *host) {
-        const char *slash = strchr(cidr, '/');
-        if (!slash)
-                return false;
-        _cleanup_free_ char *net = strndup(cidr, (size_t) (slash - cidr));
-        int bits = atoi(slash + 1);
-        struct in_addr a, n;
-        if (!net || bits < 0 || bits > 32 || inet_pton(AF_INET, net, &n) != 1 ||
-            inet_pton(AF_INET, host, &a) != 1)
-                return false;
-        uint32_t mask = bits ? htonl(~0u << (32 - bits)) : 0;
-        return (a.s_addr & mask) == (n.s_addr & mask);
+        struct ipv4_net net;
+        uint32_t a, any;
+        struct berr e = {0};
+        return ipv4_net_parse(cidr, &net, &any, &e) >= 0 &&
+               ipv4_parse(host, &a) >= 0 && ipv4_net_contains(&net, a);
 }
 
 static bool is_loopback(const char *host) {
