@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -204,7 +206,27 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(argv[1], "exit") && argc > 2)
                 return atoi(argv[2]);
+        if (!strcmp(argv[1], "udp-echo") && argc > 2) {
+                /* Answer every datagram on PORT with itself. */
+                int s = socket(AF_INET, SOCK_DGRAM, 0);
+                struct sockaddr_in sa = {.sin_family = AF_INET,
+                                         .sin_port = htons(atoi(argv[2]))};
+                if (s < 0 || bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        printf("error %s\n", strerrorname_np(errno));
+                        return 1;
+                }
+                for (;;) {
+                        char buf[2048];
+                        struct sockaddr_in from;
+                        socklen_t fl = sizeof(from);
+                        ssize_t n = recvfrom(s, buf, sizeof(buf), 0,
+                                             (struct sockaddr *) &from, &fl);
+                        if (n >= 0)
+                                sendto(s, buf, (size_t) n, 0,
+                                       (struct sockaddr *) &from, fl);
+                }
+        }
         fprintf(stderr, "usage: berth-probe [report|cat FILE|write FILE TEXT|"
-                        "exit N]\n");
+                        "exit N|udp-echo PORT]\n");
         return 2;
 }

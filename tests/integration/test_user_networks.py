@@ -647,3 +647,39 @@ def test_crash_leaves_nothing(e, net, unique):
         e.docker("rm", "-f", b)
     finally:
         e.docker("rm", "-f", a, check=False)
+
+
+def test_udp_published_port(e, net, unique):
+    """A UDP port published on 127.0.0.1: the datagram reaches the
+    container and its answer comes back (berth-probe echoes)."""
+    probe = os.environ.get("BERTH_PROBE") or os.path.join(
+        os.path.dirname(__file__), "..", "..", "build", "tests",
+        "berth-probe")
+    if not os.path.exists(probe):
+        pytest.skip("berth-probe is not built")
+    n, _ = net("udp")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    a = run_d(e, unique + "-udp", "--network", n, "-p",
+              f"127.0.0.1:{port}:5000/udp", "-v",
+              f"{os.path.realpath(probe)}:/probe:ro", e.image,
+              "/probe", "udp-echo", "5000")
+    try:
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.settimeout(0.3)
+        got = b""
+        deadline = time.time() + 10
+        while time.time() < deadline and not got:
+            c.sendto(b"ping-udp", ("127.0.0.1", port))
+            try:
+                got, _ = c.recvfrom(100)
+            except socket.timeout:
+                pass
+        c.close()
+        assert got == b"ping-udp", got
+        assert out(e.docker("port", a)).strip() == \
+            f"5000/udp -> 127.0.0.1:{port}"
+    finally:
+        e.docker("rm", "-f", a)
