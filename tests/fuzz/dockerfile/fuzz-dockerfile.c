@@ -1,0 +1,54 @@
+/* Fuzz target: Dockerfiles (dockerfile_parse) and the expansion of every
+ * argument they hold (expand_word). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dockerfile.h"
+#include "error.h"
+#include "expand.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *lookup(const char *name, void *ud) {
+        (void) ud;
+        return name[0] == 'A' ? "value" : name[0] == 'E' ? "" : NULL;
+}
+
+static void expand_all(const struct df_instr *in, char esc) {
+        for (size_t i = 0; i < in->n_args; i++) {
+                char *out = NULL;
+                struct berr e = {0};
+                if (expand_word(in->args[i], esc, lookup, NULL, &out, &e) ==
+                    0) {
+                        if (!out)
+                                abort();
+                        free(out);
+                }
+        }
+        for (size_t i = 0; i < in->n_flags; i++)
+                if (!in->flags[i].name)
+                        abort();
+        if (in->inner)
+                expand_all(in->inner, esc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct dockerfile *df = NULL;
+        struct berr e = {0};
+        if (dockerfile_parse((const char *) data, size, &df, &e) == 0) {
+                if (!df->n)
+                        abort();
+                for (size_t i = 0; i < df->n; i++) {
+                        const struct df_instr *in = &df->instrs[i];
+                        if (in->line < 1 || !in->original)
+                                abort();
+                        expand_all(in, df->escape);
+                }
+                dockerfile_free(df);
+        } else if (!e.msg[0]) {
+                abort(); /* every refusal says why */
+        }
+        return 0;
+}
