@@ -20,6 +20,8 @@ struct ignore {
 };
 
 void ignore_clean_path(char *p) {
+        if (!*p)
+                return; /* no room for "." */
         char *out = p;
         const char *s = p;
         bool abs = *s == '/';
@@ -105,8 +107,43 @@ static bool class_match(const char *p, char c, size_t *ret_len) {
         return c != '/' && hit != neg;
 }
 
-static bool glob(const char *p, const char *s, int depth) {
-        if (depth > 64)
+/* Matching with a memo of (pattern offset, name offset) pairs already
+ * known not to match: every pair is decided once, so a hostile pattern
+ * ("*a*a*a*...") costs at most len(pattern) x len(name) steps, not an
+ * exponential number. */
+struct gm {
+        const char *p0, *s0;
+        size_t sl;
+        unsigned char *failed; /* bit per pair; NULL: no memo */
+};
+
+static bool known_fail(struct gm *g, const char *p, const char *s) {
+        if (!g->failed)
+                return false;
+        size_t k = (size_t) (p - g->p0) * (g->sl + 1) + (size_t) (s - g->s0);
+        return g->failed[k / 8] & (1u << (k % 8));
+}
+
+static void mark_fail(struct gm *g, const char *p, const char *s) {
+        if (!g->failed)
+                return;
+        size_t k = (size_t) (p - g->p0) * (g->sl + 1) + (size_t) (s - g->s0);
+        g->failed[k / 8] |= (unsigned char) (1u << (k % 8));
+}
+
+static bool glob_at(struct gm *g, const char *p, const char *s, int depth);
+
+static bool glob(struct gm *g, const char *p, const char *s, int depth) {
+        if (known_fail(g, p, s))
+                return false;
+        bool m = glob_at(g, p, s, depth);
+        if (!m)
+                mark_fail(g, p, s);
+        return m;
+}
+
+static bool glob_at(struct gm *g, const char *p, const char *s, int depth) {
+        if (depth > 256)
                 return false;
         for (;;) {
                 if (!*p)
@@ -118,16 +155,16 @@ static bool glob(const char *p, const char *s, int depth) {
                         if (*rest == '/') {
                                 /* Zero or more whole components. */
                                 rest++;
-                                if (glob(rest, s, depth + 1))
+                                if (glob(g, rest, s, depth + 1))
                                         return true;
                                 for (const char *q = s; *q; q++)
                                         if (*q == '/' &&
-                                            glob(rest, q + 1, depth + 1))
+                                            glob(g, rest, q + 1, depth + 1))
                                                 return true;
                                 return false;
                         }
                         for (const char *q = s;; q++) {
-                                if (glob(rest, q, depth + 1))
+                                if (glob(g, rest, q, depth + 1))
                                         return true;
                                 if (!*q)
                                         return false;
@@ -136,7 +173,7 @@ static bool glob(const char *p, const char *s, int depth) {
                 if (*p == '*') {
                         const char *rest = p + 1;
                         for (const char *q = s;; q++) {
-                                if (glob(rest, q, depth + 1))
+                                if (glob(g, rest, q, depth + 1))
                                         return true;
                                 if (!*q || *q == '/')
                                         return false;
@@ -171,8 +208,23 @@ static bool glob(const char *p, const char *s, int depth) {
         }
 }
 
+static bool glob_top(const char *pattern, const char *name) {
+        struct gm g = {.p0 = pattern, .s0 = name, .sl = strlen(name)};
+        size_t pairs = (strlen(pattern) + 1) * (g.sl + 1);
+        /* 4096 x 4096 pairs at most: half a megabyte of bits.  Beyond
+         * that (never in a real .dockerignore) no match. */
+        if (pairs > ((size_t) 1 << 24))
+                return false;
+        g.failed = calloc(pairs / 8 + 1, 1);
+        if (!g.failed)
+                return false;
+        bool m = glob(&g, pattern, name, 0);
+        free(g.failed);
+        return m;
+}
+
 bool ignore_glob(const char *pattern, const char *name) {
-        return glob(pattern, name, 0);
+        return glob_top(pattern, name);
 }
 
 static void rules_free(struct ignore *ig) {
@@ -240,7 +292,7 @@ int ignore_parse(const char *text, size_t len, struct ignore **ret,
 
 /* The pattern matches `path` or one of its parent directories. */
 static bool matches_or_parent(const char *pattern, const char *path) {
-        if (glob(pattern, path, 0))
+        if (glob_top(pattern, path))
                 return true;
         size_t n = strlen(path);
         char buf[4096];
@@ -250,7 +302,7 @@ static bool matches_or_parent(const char *pattern, const char *path) {
         for (size_t i = n; i > 0; i--)
                 if (buf[i - 1] == '/') {
                         buf[i - 1] = '\0';
-                        if (glob(pattern, buf, 0))
+                        if (glob_top(pattern, buf))
                                 return true;
                 }
         return false;

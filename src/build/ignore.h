@@ -22,6 +22,6 @@ bool ignore_has_exceptions(const struct ignore *ig);
 /* Whether `pattern` matches all of `name` (the glob rules above, no
  * parent-directory rule). */
 bool ignore_glob(const char *pattern, const char *name);
-/* Lexically clean a relative path in place: "./a//b/../c/" -> "a/c";
- * "" and "." become ".". */
+/* Lexically clean a path in place (it never grows): "./a//b/../c/" ->
+ * "a/c", "a/.." -> ".", "" stays "". */
 void ignore_clean_path(char *path);
