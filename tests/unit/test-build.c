@@ -242,6 +242,14 @@ static void test_ignore(void **state) {
         assert_false(ignore_glob("fil?", "fil/"));
         assert_true(ignore_glob("[a-c]x", "bx"));
         assert_false(ignore_glob("[!a-c]x", "bx"));
+        /* A hostile pattern costs polynomial time, not exponential (this
+         * took minutes before the memo). */
+        char name[301];
+        memset(name, 'a', 300);
+        name[300] = '\0';
+        assert_false(
+                ignore_glob("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", name));
+        assert_false(ignore_glob("**a**a**a**a**a**a**a**a**a**a**a**b", name));
         assert_true(ignore_glob("\\*", "*"));
         assert_false(ignore_glob("\\*", "a"));
         struct ignore *ig = ig_of("# comment\n"
