@@ -15,6 +15,7 @@
 #include "error.h"
 #include "expand.h"
 #include "ignore.h"
+#include "plan.h"
 
 static struct dockerfile *parse_ok(const char *text) {
         struct dockerfile *df = NULL;
@@ -285,6 +286,81 @@ static void test_ignore(void **state) {
         }
 }
 
+static struct build_plan *plan_of(const char *text, char *const *args,
+                                  const char *target,
+                                  struct dockerfile **ret_df) {
+        struct dockerfile *df = parse_ok(text);
+        struct build_plan *p = NULL;
+        struct berr e = {0};
+        if (build_plan_make(df, args, target, &p, &e) < 0)
+                fail_msg("plan failed: %s", e.msg);
+        *ret_df = df;
+        return p;
+}
+
+static void plan_fails(const char *text, const char *target, const char *want) {
+        struct dockerfile *df = parse_ok(text);
+        struct build_plan *p = NULL;
+        struct berr e = {0};
+        assert_true(build_plan_make(df, NULL, target, &p, &e) < 0);
+        if (!strstr(e.msg, want))
+                fail_msg("message '%s' lacks '%s'", e.msg, want);
+        dockerfile_free(df);
+}
+
+static void test_plan(void **state) {
+        (void) state;
+        static const char multi[] =
+                "ARG BASE=busybox\n"
+                "ARG TAG\n"
+                "FROM ${BASE}:${TAG:-latest} AS Build\n"
+                "RUN make\n"
+                "FROM scratch AS unused\n"
+                "COPY x /x\n"
+                "FROM build AS test\n"
+                "RUN make test\n"
+                "FROM --platform=linux/${ARCH:-amd64} debian AS final\n"
+                "COPY --from=build /out /app\n"
+                "COPY --from=0 /more /app\n"
+                "COPY --from=alpine:3 /etc/os-release /\n";
+        struct dockerfile *df;
+        char *args[] = {"TAG=1.36", NULL};
+        struct build_plan *p = plan_of(multi, args, NULL, &df);
+        assert_int_equal(p->n, 4);
+        assert_string_equal(p->stages[0].base, "busybox:1.36");
+        assert_string_equal(p->stages[0].name, "build");
+        assert_int_equal(p->stages[0].first, 3);
+        assert_int_equal(p->stages[0].last, 4);
+        assert_int_equal(p->stages[2].base_stage, 0);
+        assert_string_equal(p->stages[3].platform, "linux/amd64");
+        assert_int_equal(p->target, 3);
+        /* The last stage needs build (by name and by index), not the
+         * others; alpine:3 is an image. */
+        assert_true(p->stages[0].needed);
+        assert_false(p->stages[1].needed);
+        assert_false(p->stages[2].needed);
+        assert_true(p->stages[3].needed);
+        assert_int_equal(build_plan_stage(p, "alpine:3", 3), -1);
+        assert_int_equal(build_plan_stage(p, "BUILD", 3), 0);
+        assert_int_equal(build_plan_stage(p, "test", 2), -1); /* later */
+        build_plan_free(p);
+        dockerfile_free(df);
+        /* --target test: build and test. */
+        p = plan_of(multi, NULL, "test", &df);
+        assert_int_equal(p->target, 2);
+        assert_string_equal(p->stages[0].base, "busybox:latest");
+        assert_true(p->stages[0].needed && p->stages[2].needed);
+        assert_false(p->stages[1].needed || p->stages[3].needed);
+        build_plan_free(p);
+        dockerfile_free(df);
+        plan_fails("FROM a\n", "nope", "failed to reach build target nope");
+        plan_fails("RUN x\nFROM a\n", NULL, "no build stage");
+        plan_fails("ARG X\n", NULL, "no FROM");
+        plan_fails("FROM a AS x\nFROM b AS X\n", NULL, "duplicate stage");
+        plan_fails("ARG B\nFROM ${B}\n", NULL, "should not be blank");
+        plan_fails("ARG 1X=2\nFROM a\n", NULL, "invalid ARG name");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instructions),
@@ -292,6 +368,7 @@ int main(void) {
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_expand),
                 cmocka_unit_test(test_ignore),
+                cmocka_unit_test(test_plan),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
