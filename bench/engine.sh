@@ -35,6 +35,8 @@ cleanup() {
                 podman "${PODMAN_OPTS[@]}" rm -af >/dev/null 2>&1
                 podman "${PODMAN_OPTS[@]}" system reset -f >/dev/null 2>&1
         fi
+        ip link del bneb0 2>/dev/null
+        nft delete table ip berth_bneb0 2>/dev/null
         grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
         if [ $HUGETLB_MOUNTED = 1 ]; then
                 umount /sys/fs/cgroup/hugetlb 2>/dev/null && rmdir /sys/fs/cgroup/hugetlb
@@ -59,7 +61,8 @@ IMG=bench/busybox:latest
 
 # berthd
 "$BUILD/src/daemon/berthd" -H "unix://$W/berth.sock" --data-root "$W/berth" \
-        --exec-root "$W/berth-exec" >"$W/berthd.log" 2>&1 &
+        --exec-root "$W/berth-exec" --bridge bneb0 --bip 10.199.3.1/24 \
+        >"$W/berthd.log" 2>&1 &
 BERTHD_PID=$!
 B() { "$BUILD/src/cli/berth" -H "unix://$W/berth.sock" "$@"; }
 for _ in $(seq 1 100); do B version >/dev/null 2>&1 && break; sleep 0.05; done

@@ -78,7 +78,7 @@ static json_t *network_json(struct daemon *d, struct network *n,
                                                        : "host";
         return json_pack(
                 "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:s, s:n, s:o},"
-                " s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
+                " s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:o, s:o}",
                 "Name", name, "Id", id, "Created",
                 n ? n->created : "0001-01-01T00:00:00Z", "Scope", "local",
                 "Driver", driver, "EnableIPv4", true, "EnableIPv6", false,
@@ -87,8 +87,8 @@ static json_t *network_json(struct daemon *d, struct network *n,
                 "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly",
                 false, "Containers",
                 containers ? members(d, n, pseudo) : json_object(), "Options",
-                n ? n->options : json_object(), "Labels",
-                n ? n->labels : json_object());
+                n ? json_incref(n->options) : json_object(), "Labels",
+                n ? json_incref(n->labels) : json_object());
 }
 
 /* ---- filters: name, id, driver, label, type, dangling ---- */

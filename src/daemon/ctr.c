@@ -585,7 +585,28 @@ static int write_etc_files(struct daemon *d, struct container *c,
                                          "\"--add-host\" flag: bad format",
                                          s ? s : "");
                 }
-                fprintf(f, "%s\t%.*s\n", sep + 1, (int) (sep - s), s);
+                const char *addr = sep + 1;
+                char gw[16];
+                if (!strcmp(addr, "host-gateway")) {
+                        /* The host, as containers reach it: the default
+                         * bridge's gateway address. */
+                        struct network *n = net_find(d, "bridge");
+                        char sub[20];
+                        int prefix;
+                        struct berr e2 = {0};
+                        if (!n || net_up(d, n, &e2) < 0) {
+                                fclose(f);
+                                free(hosts);
+                                return berr_setx(err, EINVAL,
+                                                 "--add-host %s: no default "
+                                                 "bridge to take the "
+                                                 "host-gateway address from",
+                                                 s);
+                        }
+                        net_ipam_config(n, sub, gw, &prefix);
+                        addr = gw;
+                }
+                fprintf(f, "%s\t%.*s\n", addr, (int) (sep - s), s);
         }
         fclose(f);
         r = write_file_atomic_at(dirfd, "hosts", hosts, hlen, 0644, 0);
@@ -1930,18 +1951,25 @@ void ctr_restore_running(struct daemon *d) {
                         }
                         /* No shim answers: it ended (exit.json tells how)
                          * or was killed. */
+                        char id[65];
+                        memcpy(id, c->id, sizeof(id));
                         c->shim_wait_fd = -1;
+                        /* May remove c (--rm). */
                         on_shim_wait(-1, 0, c);
-                        if (!ctr_by_id(d, c->id))
+                        if (!ctr_by_id(d, id))
                                 continue;
                         struct runtime_opts ro = {.root = d->runtime_root};
                         struct berr e2 = {0};
-                        container_delete(&ro, c->id, true, &e2);
+                        container_delete(&ro, id, true, &e2);
                         continue;
                 }
                 if (c->status == CTR_RESTARTING)
                         c->status = CTR_EXITED;
-                /* Policies that start containers with the daemon. */
+        }
+        /* Then the policies that start containers with the daemon: once
+         * every running one holds its ports again and can be joined. */
+        for (struct container *c = d->containers, *next; c; c = next) {
+                next = c->next;
                 json_t *rp = json_object_get(c->hostcfg, "RestartPolicy");
                 const char *n = json_string_value(json_object_get(rp, "Name"));
                 if (c->status == CTR_EXITED && c->has_started && n &&

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ipv4.h"
 #include "registry.h"
 
 struct loop;
@@ -202,7 +203,9 @@ struct network {
         json_t *labels;
         json_t *options;
         struct ipam *pool;
-        bool up; /* the bridge exists, with its address */
+        struct ipv4_net subnet; /* as recorded (user networks) */
+        uint32_t gateway;       /* 0: not recorded */
+        bool up;                /* the bridge exists, with its address */
         struct network *next;
 };
 /* One container on one network, while it runs. */
@@ -293,6 +296,12 @@ int fw_sync(struct daemon *d, struct berr *err);
 int resolver_start(struct daemon *d, struct container *c, int netns_fd,
                    struct berr *err);
 void resolver_stop(struct daemon *d, struct container *c);
+/* After connect/disconnect of a running container: whether its server
+ * forwards (some network has a way out); and a container that joined a
+ * user network gets the server, its resolv.conf rewritten in place
+ * (`netns_fd` -1: only the former). */
+int resolver_update(struct daemon *d, struct container *c, int netns_fd,
+                    struct berr *err);
 /* The container's resolv.conf into `dirfd`: the host's (loopback
  * servers left out), --dns/--dns-search/--dns-option, or 127.0.0.11
  * when the embedded server answers for it. */

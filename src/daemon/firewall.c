@@ -126,6 +126,16 @@ int fw_sync(struct daemon *d, struct berr *err) {
                    "  chain forward {\n"
                    "    type filter hook forward priority filter; policy "
                    "accept;\n");
+        /* Internal networks first: not even a published port (reached
+         * through their own gateway address) is a way out. */
+        for (struct network *n = d->networks; n; n = n->next)
+                if (n->up && n->internal)
+                        fprintf(f,
+                                "    iifname \"%1$s\" oifname != \"%1$s\" "
+                                "drop\n"
+                                "    oifname \"%1$s\" iifname != \"%1$s\" "
+                                "drop\n",
+                                n->ifname);
         if (nbr)
                 fprintf(f, "    ct status dnat accept\n");
         for (struct network *n = d->networks; n; n = n->next) {

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,14 @@ int main(int argc, char **argv) {
                 return 1;
         }
         signal(SIGPIPE, SIG_IGN);
+        /* Each container's DNS server and each forwarded query is a
+         * descriptor: allow as many as the hard limit does. */
+        struct rlimit nof;
+        if (getrlimit(RLIMIT_NOFILE, &nof) == 0 &&
+            nof.rlim_cur < nof.rlim_max) {
+                nof.rlim_cur = nof.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &nof);
+        }
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

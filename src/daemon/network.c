@@ -34,6 +34,8 @@
 
 #define NETWORKS_DIR "networks"
 
+static bool ifname_valid(const char *s);
+
 void net_builtin_id(const char *name, char out[65]) {
         uint64_t h = 1469598103934665603ull;
         for (const char *p = name; *p; p++)
@@ -158,8 +160,9 @@ int net_up(struct daemon *d, struct network *n, struct berr *err) {
                 r = nl_open(-1, &d->nl, err);
         if (r >= 0 && !n->pool)
                 r = n->is_default ? default_pool(d, n, err)
-                                  : ipam_open(d->net_dirfd, n->ifname, NULL, 0,
-                                              &n->pool, err);
+                                  : ipam_open(d->net_dirfd, n->ifname,
+                                              n->gateway ? &n->subnet : NULL,
+                                              n->gateway, &n->pool, err);
         bool created = false;
         if (r >= 0 && nl_link_index(d->nl, n->ifname) == -ENODEV) {
                 r = nl_bridge_create(d->nl, n->ifname, err);
@@ -227,7 +230,8 @@ static struct network *network_load(struct daemon *d, const char *file) {
         const char *name = json_string_value(json_object_get(j, "Name"));
         const char *br = json_string_value(json_object_get(j, "Bridge"));
         struct network *n = calloc(1, sizeof(*n));
-        if (!n || !id || strlen(id) != 64 || !name || !br || strlen(br) > 15) {
+        if (!n || !id || strlen(id) != 64 || !name || !br ||
+            !ifname_valid(br)) {
                 fprintf(stderr,
                         "berthd: ignoring the unreadable network "
                         "record '%s'\n",
@@ -243,6 +247,13 @@ static struct network *network_load(struct daemon *d, const char *file) {
                                     ?: "0001-01-01T00:00:00Z");
         n->internal = json_is_true(json_object_get(j, "Internal"));
         n->attachable = json_is_true(json_object_get(j, "Attachable"));
+        /* Kept here too: a lost pool file is made again from them. */
+        struct berr e = {0};
+        const char *sub = json_string_value(json_object_get(j, "Subnet"));
+        const char *gw = json_string_value(json_object_get(j, "Gateway"));
+        if (!sub || ipv4_net_parse(sub, &n->subnet, NULL, &e) < 0 || !gw ||
+            ipv4_parse(gw, &n->gateway) < 0)
+                n->gateway = 0;
         json_t *l = json_object_get(j, "Labels");
         json_t *o = json_object_get(j, "Options");
         n->labels = json_is_object(l) ? json_incref(l) : json_object();
@@ -347,6 +358,22 @@ bool net_in_use(struct daemon *d, const struct network *n) {
                         if (e->net == n)
                                 return true;
         return false;
+}
+
+/* An interface name we create and write into nftables rules and file
+ * names: what the kernel takes literally (no '%', '/', quotes). */
+static bool ifname_valid(const char *s) {
+        size_t n = strlen(s);
+        if (!n || n > 15 ||
+            !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+                      *p == '-'))
+                        return false;
+        return true;
 }
 
 static bool name_valid(const char *s) {
@@ -504,9 +531,11 @@ int net_create(struct daemon *d, json_t *body, struct network **ret,
                 return -ENOMEM;
         }
         int r = 0;
-        if (strlen(n->ifname) > 15)
+        if (!ifname_valid(n->ifname))
                 r = berr_setx(err, EINVAL,
-                              "bridge name '%s' is longer than 15 characters",
+                              "invalid bridge name '%s': 1 to 15 of "
+                              "[a-zA-Z0-9_.-], starting with a letter or "
+                              "digit",
                               n->ifname);
         for (struct network *o = d->networks; r >= 0 && o; o = o->next)
                 if (!strcmp(o->ifname, n->ifname))
@@ -830,9 +859,8 @@ static bool netns_shared(struct daemon *d, const struct container *c) {
                 if (o == c || !str_startswith(nm, "container:") ||
                     (o->status != CTR_RUNNING && o->status != CTR_PAUSED))
                         continue;
-                const char *ref = nm + 10;
-                if (!strcmp(ref, c->name) ||
-                    (strlen(ref) >= 12 && !strncmp(c->id, ref, strlen(ref))))
+                struct berr e = {0};
+                if (ctr_find(d, nm + 10, &e) == c)
                         return true;
         }
         return false;
@@ -1136,25 +1164,53 @@ int net_connect(struct daemon *d, struct container *c, struct network *n,
                 if (r >= 0)
                         r = endpoint_add(d, c, n, ep, nsfd, in, err);
                 nl_close(in);
-                /* A container with no network before gets its ports and
-                 * names now. */
-                if (r >= 0 && !c->n_ports)
-                        ports_apply(d, c, err);
-                if (r >= 0 && !c->dns)
-                        resolver_start(d, c, nsfd, err);
-                berr_clear(err);
                 if (r < 0) {
                         json_decref(ep);
                         return r;
                 }
+                json_object_set_new(c->netcfg, n->name, ep);
+                /* A container with no way in before gets its ports now;
+                 * one joining a user network gets its names (resolv.conf
+                 * rewritten in place, the server started). */
+                struct berr e2 = {0};
+                if (!c->n_ports && ports_apply(d, c, &e2) < 0)
+                        fprintf(stderr, "berthd: container %.12s: %s\n", c->id,
+                                e2.msg);
+                berr_clear(&e2);
+                if (resolver_update(d, c, nsfd, &e2) < 0)
+                        fprintf(stderr, "berthd: container %.12s: %s\n", c->id,
+                                e2.msg);
                 hosts_refresh(d, c);
+        } else {
+                json_object_set_new(c->netcfg, n->name, ep);
         }
-        json_object_set_new(c->netcfg, n->name, ep);
         ctr_save(d, c);
         event_emit(d, "network", "connect", n->id,
                    json_pack("{s:s, s:s, s:s}", "container", c->id, "name",
                              n->name, "type", "bridge"));
         return 0;
+}
+
+/* The endpoint with the default route left: the next network with a way
+ * out gets it, as docker does. */
+static void regateway(struct daemon *d, struct container *c) {
+        if (has_gateway(c) || c->pid <= 0)
+                return;
+        for (struct endpoint *e = c->eps; e; e = e->next) {
+                if (e->net->internal)
+                        continue;
+                struct berr err = {0};
+                int nsfd = open_netns(c, &err);
+                struct nl *in = NULL;
+                if (nsfd >= 0 && nl_open(nsfd, &in, &err) >= 0 &&
+                    nl_route_add_default(in, ipam_gateway(e->net->pool),
+                                         &err) >= 0)
+                        e->gateway = true;
+                nl_close(in);
+                if (nsfd >= 0)
+                        close(nsfd);
+                return;
+        }
 }
 
 int net_disconnect(struct daemon *d, struct container *c, struct network *n,
@@ -1171,12 +1227,13 @@ int net_disconnect(struct daemon *d, struct container *c, struct network *n,
                                  c->name, n->name);
         struct endpoint *e = endpoint_of(c, n);
         if (e) {
+                uint32_t before = ports_target(c);
                 struct endpoint **p = &c->eps;
                 while (*p != e)
                         p = &(*p)->next;
                 *p = e->next;
-                uint32_t before = ports_target(c);
                 endpoint_delete(d, c, e, true);
+                regateway(d, c);
                 /* The published ports follow the address they forward to. */
                 if (c->n_ports && ports_target(c) != before) {
                         struct berr e2 = {0};
@@ -1187,6 +1244,10 @@ int net_disconnect(struct daemon *d, struct container *c, struct network *n,
                 hosts_refresh(d, c);
         }
         json_object_del(c->netcfg, key);
+        if (c->dns) {
+                struct berr e2 = {0};
+                resolver_update(d, c, -1, &e2);
+        }
         ctr_save(d, c);
         event_emit(d, "network", "disconnect", n->id,
                    json_pack("{s:s, s:s, s:s}", "container", c->id, "name",

@@ -102,12 +102,14 @@ static int reserve(struct daemon *d, struct container *c, struct port_map *m,
                 if (r >= 0 || r != -EADDRINUSE || !lo)
                         return r;
         }
-        if (lo != hi)
+        if (lo != hi) {
+                berr_clear(err); /* the range's message, not the last port's */
                 return berr_setx(err, EADDRINUSE,
                                  "driver failed programming external "
                                  "connectivity on endpoint %s: all ports "
                                  "from %u to %u are already allocated",
                                  c->name, lo, hi);
+        }
         return r;
 }
 

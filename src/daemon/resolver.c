@@ -39,6 +39,7 @@
 #define MAX_UPSTREAMS       3
 #define UPSTREAM_TIMEOUT_MS 2000
 #define MAX_PENDING         512 /* forwarded queries in flight, daemon-wide */
+#define MAX_PENDING_ONE     64  /* ... and of one container */
 #define TTL                 600
 #define BUF                 4096
 
@@ -52,6 +53,7 @@ struct resolver {
         uint32_t up[MAX_UPSTREAMS];
         size_t n_up;
         struct pending *pending;
+        unsigned int n_pending;
 };
 
 /* A query asked of an upstream server for a container. */
@@ -145,8 +147,8 @@ static bool wants_embedded(struct daemon *d, struct container *c,
         return n > 0;
 }
 
-int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
-                        struct berr *err) {
+static int write_conf(struct daemon *d, struct container *c, int dirfd,
+                      bool in_place, struct berr *err) {
         char *rc = NULL;
         size_t rlen = 0;
         FILE *f = open_memstream(&rc, &rlen);
@@ -217,9 +219,26 @@ int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
                 free(rc);
                 return -ENOMEM;
         }
-        int r = write_file_atomic_at(dirfd, "resolv.conf", rc, rlen, 0644, 0);
+        int r;
+        if (in_place) {
+                /* It is bind-mounted into the running container: the same
+                 * inode must get the new text. */
+                int fd = openat(dirfd, "resolv.conf",
+                                O_WRONLY | O_TRUNC | O_CLOEXEC);
+                r = fd < 0 ? -errno : write_all(fd, rc, rlen);
+                if (fd >= 0)
+                        close(fd);
+        } else {
+                r = write_file_atomic_at(dirfd, "resolv.conf", rc, rlen, 0644,
+                                         0);
+        }
         free(rc);
         return r < 0 ? berr_set(err, r, "write resolv.conf") : 0;
+}
+
+int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
+                        struct berr *err) {
+        return write_conf(d, c, dirfd, false, err);
 }
 
 /* ---- names ---- */
@@ -322,6 +341,7 @@ static void pending_free(struct pending *p) {
                 close(p->fd);
         }
         rv->d->dns_pending--;
+        rv->n_pending--;
         free(p->query);
         free(p);
 }
@@ -384,7 +404,9 @@ static void on_timeout(void *ud) {
 static void on_upstream(int fd, uint32_t events, void *ud) {
         (void) events;
         struct pending *p = ud;
-        uint8_t buf[BUF];
+        /* As large as a UDP answer can be (EDNS): relayed whole.  The
+         * daemon is single-threaded, so one buffer serves all. */
+        static uint8_t buf[65536];
         ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
@@ -413,7 +435,10 @@ static void forward(struct resolver *rv, const struct sockaddr_in *client,
                 reply_error(rv, client, q->id, q->flags, DNS_RCODE_REFUSED);
                 return;
         }
-        if (rv->d->dns_pending >= MAX_PENDING) {
+        /* One container flooding names that resolve slowly cannot take
+         * every slot (nor the daemon's descriptors). */
+        if (rv->d->dns_pending >= MAX_PENDING ||
+            rv->n_pending >= MAX_PENDING_ONE) {
                 reply_error(rv, client, q->id, q->flags, DNS_RCODE_SERVFAIL);
                 return;
         }
@@ -435,6 +460,7 @@ static void forward(struct resolver *rv, const struct sockaddr_in *client,
                               .next = rv->pending};
         rv->pending = p;
         rv->d->dns_pending++;
+        rv->n_pending++;
         if (!pending_send(p))
                 pending_fail(p);
 }
@@ -577,4 +603,27 @@ void resolver_stop(struct daemon *d, struct container *c) {
         close(rv->fd);
         free(rv);
         c->dns = NULL;
+}
+
+int resolver_update(struct daemon *d, struct container *c, int netns_fd,
+                    struct berr *err) {
+        if (c->dns) {
+                c->dns->forward = false;
+                for (const struct endpoint *e = c->eps; e; e = e->next)
+                        c->dns->forward |= !e->net->internal;
+                return 0;
+        }
+        if (netns_fd < 0 || names_embedded(d, c))
+                return 0;
+        _cleanup_close_ int dfd =
+                openat(d->ctr_dirfd, c->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return berr_set(err, errno, "open container dir");
+        _cleanup_free_ char *hostrc = NULL;
+        if (read_file_at(AT_FDCWD, d->resolv_conf, 1 << 20, &hostrc, NULL) < 0)
+                hostrc = strdup("");
+        if (!wants_embedded(d, c, hostrc))
+                return 0;
+        int r = write_conf(d, c, dfd, true, err);
+        return r < 0 ? r : resolver_start(d, c, netns_fd, err);
 }

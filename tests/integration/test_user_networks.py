@@ -71,7 +71,10 @@ WEB = ("sh", "-c", "mkdir -p /www && echo hello-$0 > /www/index.html && "
 def get_in(e, ctr_or_net, url, use_net=False):
     """wget from inside a container (an existing one, or a throwaway one
     on network `ctr_or_net`); (exit code, body)."""
-    cmd = ("sh", "-c", f"timeout 5 wget -O- {url} 2>/dev/null")
+    # Not the last command of sh -c: sh would exec timeout as the
+    # container's pid 1, and busybox's timeout runs the command in its own
+    # process - a pid 1 that ignores the SIGTERM meant to end it.
+    cmd = ("sh", "-c", f"timeout 5 wget -O- {url} 2>/dev/null; exit $?")
     if use_net:
         r = e.docker("run", "--rm", "--network", ctr_or_net, e.image, *cmd,
                      check=False)
@@ -683,3 +686,87 @@ def test_udp_published_port(e, net, unique):
             f"5000/udp -> 127.0.0.1:{port}"
     finally:
         e.docker("rm", "-f", a)
+
+
+def test_internal_network_cannot_use_published_ports(e, net, unique):
+    """Not even through its own gateway address: an internal network has
+    no way out, published ports of other networks included."""
+    n, sub = net("intp", "--internal")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    web = run_d(e, unique + "-ipw", "-p", f"{port}:8080", e.image, *WEB,
+                "out")
+    try:
+        gw = sub.rsplit(".", 1)[0] + ".1"
+        rc, body = get_in(e, n, f"http://{gw}:{port}/index.html",
+                          use_net=True)
+        assert rc != 0 and body == "", (rc, body)
+        # From the default bridge the same port answers.
+        rc, body = get_in(e, "bridge", f"http://{e.bip.split('/')[0]}:"
+                          f"{port}/index.html", use_net=True)
+        assert rc == 0 and body == "hello-out\n", (rc, body)
+    finally:
+        e.docker("rm", "-f", web)
+
+
+def test_bridge_names_are_checked(e, unique):
+    for bad in ("/tmp/x" + unique, "br%d", 'a"b', "x" * 16):
+        r = e.docker("network", "create", "-o",
+                     f"com.docker.network.bridge.name={bad}", unique + "-bn",
+                     check=False)
+        assert r.returncode != 0 and "invalid bridge name" in err(r), err(r)
+    assert not os.path.exists(f"/tmp/x{unique}.json")
+    name = unique[-8:] + "br"
+    e.docker("network", "create", "--subnet", e.subnet(15), "-o",
+             f"com.docker.network.bridge.name={name}", unique + "-bn")
+    try:
+        assert name in links()
+    finally:
+        e.docker("network", "rm", unique + "-bn")
+    assert name not in links()
+
+
+def test_add_host_gateway(e, unique):
+    r = e.docker("run", "--rm", "--add-host", "host.docker.internal:"
+                 "host-gateway", e.image, "grep", "host.docker.internal",
+                 "/etc/hosts")
+    assert out(r).split() == [e.bip.split("/")[0], "host.docker.internal"]
+
+
+def test_connect_moves_names_ports_and_gateway(e, net, unique):
+    """A default-bridge container that joins a user network resolves its
+    peers from then on; disconnecting the network that held its ports and
+    default route moves both to the one left."""
+    n, sub = net("mv")
+    peer = run_d(e, unique + "-mp", "--network", n, e.image, *WEB, "peer")
+    a = run_d(e, unique + "-ma", "-p", "8080", e.image, *WEB, "a")
+    try:
+        e.docker("network", "connect", n, a)
+        r = e.docker("exec", a, "cat", "/etc/resolv.conf")
+        assert "nameserver 127.0.0.11" in out(r), out(r)
+        rc, body = get_in(e, a, f"http://{peer}:8080/index.html")
+        assert rc == 0 and body == "hello-peer\n", (rc, body)
+        port = int(out(e.docker("port", a, "8080/tcp")).split(":")[-1])
+        e.docker("network", "disconnect", "bridge", a)
+        r = e.docker("exec", a, "ip", "route")
+        gw = sub.rsplit(".", 1)[0] + ".1"
+        assert f"default via {gw}" in out(r), out(r)
+        rules = subprocess.run(["nft", "list", "chain", "ip",
+                                "berth_" + e.bridge, "ports"],
+                               capture_output=True, text=True).stdout
+        assert f"dnat to {ip_on(e, a, n)}:8080" in rules, rules
+        deadline = time.time() + 5
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), 2) as c:
+                    c.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                    if b"hello-a" in c.recv(4096):
+                        break
+            except OSError:
+                pass
+            assert time.time() < deadline, "the port did not follow"
+            time.sleep(0.1)
+    finally:
+        e.docker("rm", "-f", a, peer)
