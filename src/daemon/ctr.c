@@ -1659,7 +1659,13 @@ void ctr_on_exit_record(struct daemon *d, struct container *c, int code,
         umount_rootfs(d, c);
         net_detach(d, c);
         rm_rf_at(d->shims_dirfd, c->id);
-        ctr_save(d, c);
+        /* A --rm container's record goes in a moment: no need to sync
+         * it first (a daemon that dies in between finds the shim gone
+         * and ends it the same way). */
+        bool autoremove =
+                json_is_true(json_object_get(c->hostcfg, "AutoRemove"));
+        if (!autoremove)
+                ctr_save(d, c);
         if (oom)
                 event_emit(d, "container", "oom", c->id, NULL);
         char codebuf[16];
@@ -1668,7 +1674,7 @@ void ctr_on_exit_record(struct daemon *d, struct container *c, int code,
                    json_pack("{s:s}", "exitCode", codebuf));
         logs_container_exited(d, c);
         fire_waiters(d, c, false);
-        if (json_is_true(json_object_get(c->hostcfg, "AutoRemove"))) {
+        if (autoremove) {
                 struct berr e = {0};
                 ctr_remove(d, c, true, &e);
                 return;

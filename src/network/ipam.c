@@ -106,7 +106,11 @@ struct ipam {
         json_t *allocated; /* "a.b.c.d" -> owner */
 };
 
-static int pool_save(struct ipam *p, struct berr *err) {
+/* `flags`: WRITE_SYNC for a new pool.  Allocations are not synced: after
+ * a host crash no container runs, and the daemon releases every address
+ * whose owner does not (so a lost update costs nothing); after a daemon
+ * crash the page cache has it.  (Measured: 4 fsyncs, ~1 ms, per run.) */
+static int pool_save(struct ipam *p, int flags, struct berr *err) {
         char s[20], g[16], l[16];
         ipv4_net_format(&p->subnet, s);
         ipv4_format(p->gateway, g);
@@ -118,7 +122,7 @@ static int pool_save(struct ipam *p, struct berr *err) {
         if (!text)
                 return -ENOMEM;
         int r = write_file_atomic_at(p->dirfd, p->file, text, strlen(text),
-                                     0600, WRITE_SYNC);
+                                     0600, flags);
         free(text);
         return r < 0 ? berr_set(err, r, "save address pool '%s'", p->file) : 0;
 }
@@ -157,7 +161,7 @@ int ipam_open(int dirfd, const char *name, const struct ipv4_net *subnet,
                 p->gateway = gateway;
                 p->last = gateway;
                 p->allocated = json_object();
-                r = pool_save(p, err);
+                r = pool_save(p, WRITE_SYNC, err);
         } else if (r >= 0) {
                 json_t *j = json_loadb(text, len, 0, NULL);
                 const char *s = json_string_value(json_object_get(j, "subnet"));
@@ -259,7 +263,7 @@ int ipam_allocate(struct ipam *p, const char *owner, uint32_t want,
         json_object_set_new(p->allocated, a, json_string(owner));
         uint32_t old_last = p->last;
         p->last = want;
-        int r = pool_save(p, err);
+        int r = pool_save(p, 0, err);
         if (r < 0) {
                 json_object_del(p->allocated, a);
                 p->last = old_last;
@@ -282,7 +286,7 @@ int ipam_release(struct ipam *p, const char *owner, struct berr *err) {
         }
         if (n == 0)
                 return 0;
-        int r = pool_save(p, err);
+        int r = pool_save(p, 0, err);
         return r < 0 ? r : n;
 }
 
