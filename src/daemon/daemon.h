@@ -307,11 +307,6 @@ int resolver_update(struct daemon *d, struct container *c, int netns_fd,
  * when the embedded server answers for it. */
 int resolver_write_conf(struct daemon *d, struct container *c, int dirfd,
                         struct berr *err);
-/* The upstream servers a container's queries go to: --dns, or the
- * host's resolv.conf's (loopback ones too: they are asked from the
- * host's namespace). */
-int resolver_upstreams(struct daemon *d, const struct container *c,
-                       uint32_t *ret, size_t max);
 
 /* ---- berth-worker (worker.c) ---- */
 /* Start a worker for the job `params` (stolen; the daemon adds the image

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ struct resolver {
         struct container *c;
         int fd;
         bool forward; /* some network of the container has a way out */
-        uint32_t up[MAX_UPSTREAMS];
+        struct sockaddr_storage up[MAX_UPSTREAMS];
+        socklen_t up_len[MAX_UPSTREAMS];
         size_t n_up;
         struct pending *pending;
         unsigned int n_pending;
@@ -71,8 +73,43 @@ struct pending {
 
 /* ---- resolv.conf ---- */
 
-/* Nameserver lines of `text` (IPv4 only: the server forwards over IPv4). */
-static size_t nameservers_of(const char *text, uint32_t *out, size_t max) {
+/* A nameserver address as resolv.conf and --dns write it: IPv4, or IPv6
+ * (with a %scope for link-local ones), port 53. */
+static bool server_addr(const char *s, struct sockaddr_storage *ret,
+                        socklen_t *ret_len) {
+        struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                                 .ai_socktype = SOCK_DGRAM};
+        struct addrinfo *ai = NULL;
+        if (!s || getaddrinfo(s, "53", &hints, &ai) != 0 || !ai)
+                return false;
+        bool ok = ai->ai_addrlen <= sizeof(*ret) &&
+                  (ai->ai_family == AF_INET || ai->ai_family == AF_INET6);
+        if (ok) {
+                memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+                *ret_len = ai->ai_addrlen;
+        }
+        freeaddrinfo(ai);
+        return ok;
+}
+
+static bool sa_loopback(const struct sockaddr_storage *sa) {
+        if (sa->ss_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)
+                                      ->sin_addr.s_addr) >>
+                        24) == 127;
+        return IN6_IS_ADDR_LOOPBACK(
+                &((const struct sockaddr_in6 *) sa)->sin6_addr);
+}
+
+static bool sa_is_dns_addr(const struct sockaddr_storage *sa) {
+        return sa->ss_family == AF_INET &&
+               ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) ==
+                       DNS_ADDR;
+}
+
+/* The nameserver lines of `text`. */
+static size_t nameservers_of(const char *text, struct sockaddr_storage *out,
+                             socklen_t *out_len, size_t max) {
         size_t n = 0;
         _cleanup_free_ char *copy = strdup(text ?: "");
         for (char *save = NULL,
@@ -83,30 +120,32 @@ static size_t nameservers_of(const char *text, uint32_t *out, size_t max) {
                 char *a = line + 10;
                 a += strspn(a, " \t");
                 a[strcspn(a, " \t#")] = '\0';
-                uint32_t ip;
-                if (ipv4_parse(a, &ip) >= 0)
-                        out[n++] = ip;
+                if (server_addr(a, &out[n], &out_len[n]))
+                        n++;
         }
         return n;
 }
 
-int resolver_upstreams(struct daemon *d, const struct container *c,
-                       uint32_t *ret, size_t max) {
+/* The upstream servers a container's queries go to: --dns, or the host's
+ * resolv.conf's (loopback ones too: they are asked from the host's
+ * namespace). */
+static int resolver_upstreams(struct daemon *d, const struct container *c,
+                              struct sockaddr_storage *ret, socklen_t *ret_len,
+                              size_t max) {
         json_t *dns = json_object_get(c->hostcfg, "Dns");
         size_t n = 0, i;
         json_t *e;
         json_array_foreach(dns, i, e) {
-                uint32_t ip;
-                const char *s = json_string_value(e);
-                if (n < max && s && ipv4_parse(s, &ip) >= 0)
-                        ret[n++] = ip;
+                if (n < max &&
+                    server_addr(json_string_value(e), &ret[n], &ret_len[n]))
+                        n++;
         }
         if (json_array_size(dns))
                 return (int) n;
         _cleanup_free_ char *text = NULL;
         if (read_file_at(AT_FDCWD, d->resolv_conf, 1 << 20, &text, NULL) < 0)
                 return 0;
-        return (int) nameservers_of(text, ret, max);
+        return (int) nameservers_of(text, ret, ret_len, max);
 }
 
 static bool is_loopback(const char *a) {
@@ -139,10 +178,11 @@ static bool wants_embedded(struct daemon *d, struct container *c,
                                is_loopback(json_string_value(e))) return true;
         if (json_array_size(dns))
                 return false;
-        uint32_t ns[MAX_UPSTREAMS];
-        size_t n = nameservers_of(hostrc, ns, MAX_UPSTREAMS);
+        struct sockaddr_storage ns[MAX_UPSTREAMS];
+        socklen_t nl[MAX_UPSTREAMS];
+        size_t n = nameservers_of(hostrc, ns, nl, MAX_UPSTREAMS);
         for (size_t j = 0; j < n; j++)
-                if ((ns[j] >> 24) != 127)
+                if (!sa_loopback(&ns[j]))
                         return false;
         return n > 0;
 }
@@ -357,19 +397,17 @@ static bool pending_send(struct pending *p) {
                         loop_del_fd(rv->d->loop, p->fd);
                         close(p->fd);
                 }
-                p->fd = socket(AF_INET,
+                const struct sockaddr_storage *sa = &rv->up[p->tried];
+                p->fd = socket(sa->ss_family,
                                SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                struct sockaddr_in sa = {.sin_family = AF_INET,
-                                         .sin_port = htons(53),
-                                         .sin_addr.s_addr =
-                                                 htonl(rv->up[p->tried])};
                 char id[2];
                 random_bytes(id, sizeof(id));
                 p->our_id = (uint16_t) ((uint8_t) id[0] << 8 | (uint8_t) id[1]);
                 p->query[0] = (uint8_t) (p->our_id >> 8);
                 p->query[1] = (uint8_t) p->our_id;
                 if (p->fd >= 0 &&
-                    connect(p->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 &&
+                    connect(p->fd, (const struct sockaddr *) sa,
+                            rv->up_len[p->tried]) == 0 &&
                     send(p->fd, p->query, p->len, 0) == (ssize_t) p->len &&
                     loop_add_fd(rv->d->loop, p->fd, EPOLLIN, on_upstream, p) >=
                             0) {
@@ -543,10 +581,11 @@ static bool names_embedded(struct daemon *d, const struct container *c) {
         if (dfd < 0 ||
             read_file_at(dfd, "resolv.conf", 1 << 20, &text, NULL) < 0)
                 return false;
-        uint32_t ns[MAX_UPSTREAMS];
-        size_t n = nameservers_of(text, ns, MAX_UPSTREAMS);
+        struct sockaddr_storage ns[MAX_UPSTREAMS];
+        socklen_t nl[MAX_UPSTREAMS];
+        size_t n = nameservers_of(text, ns, nl, MAX_UPSTREAMS);
         for (size_t i = 0; i < n; i++)
-                if (ns[i] == DNS_ADDR)
+                if (sa_is_dns_addr(&ns[i]))
                         return true;
         return false;
 }
@@ -560,7 +599,7 @@ int resolver_start(struct daemon *d, struct container *c, int netns_fd,
                 return -ENOMEM;
         rv->d = d;
         rv->c = c;
-        int n = resolver_upstreams(d, c, rv->up, MAX_UPSTREAMS);
+        int n = resolver_upstreams(d, c, rv->up, rv->up_len, MAX_UPSTREAMS);
         rv->n_up = n > 0 ? (size_t) n : 0;
         for (const struct endpoint *e = c->eps; e; e = e->next)
                 rv->forward |= !e->net->internal;

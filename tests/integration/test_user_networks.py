@@ -235,12 +235,16 @@ class FakeDNS:
     """A DNS server of the test's own on a loopback address: A records
     from `names`, NXDOMAIN otherwise; remembers what it was asked."""
 
-    def __init__(self, names):
+    def __init__(self, names, v6=False):
         self.names = names
         self.asked = []
-        self.addr = "127.77.%d.%d" % (random.randint(0, 254),
-                                      random.randint(1, 254))
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if v6:
+            self.addr = "::1"
+            self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        else:
+            self.addr = "127.77.%d.%d" % (random.randint(0, 254),
+                                          random.randint(1, 254))
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((self.addr, 53))
         self.sock.settimeout(0.2)
         self.stop = False
@@ -770,3 +774,19 @@ def test_connect_moves_names_ports_and_gateway(e, net, unique):
             time.sleep(0.1)
     finally:
         e.docker("rm", "-f", a, peer)
+
+
+def test_ipv6_upstream(e, net, unique):
+    """An upstream on the host's IPv6 loopback is asked too."""
+    n, _ = net("v6")
+    try:
+        dns = FakeDNS({"six.example.test": "192.0.2.66"}, v6=True)
+    except OSError as ex:
+        pytest.skip(f"cannot serve DNS on [::1]:53 here: {ex}")
+    try:
+        r = e.docker("run", "--rm", "--network", n, "--dns", "::1", e.image,
+                     "sh", "-c", "nslookup six.example.test")
+        assert "192.0.2.66" in out(r), out(r)
+        assert "six.example.test" in dns.asked
+    finally:
+        dns.close()
