@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -45,6 +46,7 @@
 #define BUF                 4096
 
 struct pending;
+struct tcp_client;
 
 struct resolver {
         struct daemon *d;
@@ -56,6 +58,9 @@ struct resolver {
         size_t n_up;
         struct pending *pending;
         unsigned int n_pending;
+        int tcp_fd; /* listening on 127.0.0.11:53 in the namespace */
+        struct tcp_client *tcp;
+        unsigned int n_tcp;
 };
 
 /* A query asked of an upstream server for a container. */
@@ -469,10 +474,6 @@ static void on_upstream(int fd, uint32_t events, void *ud) {
 static void forward(struct resolver *rv, const struct sockaddr_in *client,
                     const uint8_t *msg, size_t len,
                     const struct dns_question *q) {
-        if (!rv->forward || !rv->n_up) {
-                reply_error(rv, client, q->id, q->flags, DNS_RCODE_REFUSED);
-                return;
-        }
         /* One container flooding names that resolve slowly cannot take
          * every slot (nor the daemon's descriptors). */
         if (rv->d->dns_pending >= MAX_PENDING ||
@@ -505,55 +506,76 @@ static void forward(struct resolver *rv, const struct sockaddr_in *client,
 
 /* ---- the server ---- */
 
-static void answer(struct resolver *rv, const struct sockaddr_in *client,
-                   const uint8_t *msg, size_t len) {
-        struct dns_question q;
-        int r = dns_parse_query(msg, len, &q);
-        if (r == -EPROTO && (q.flags & 0x8000))
-                return; /* a response: never answer those */
+enum { ANS_DROP, ANS_REPLY, ANS_FORWARD };
+
+/* What a query gets: a reply built here (in out[cap], *ret_len long), a
+ * forward to the upstreams, or nothing (a response sent to us). */
+static int decide(struct resolver *rv, const uint8_t *msg, size_t len,
+                  struct dns_question *q, uint8_t *out, size_t cap,
+                  size_t *ret_len) {
+        int r = dns_parse_query(msg, len, q);
+        if (r == -EPROTO && (q->flags & 0x8000))
+                return ANS_DROP; /* a response: never answer those */
         if (r < 0) {
-                if (len >= 12)
-                        reply_error(rv, client, q.id, q.flags,
-                                    r == -EPROTO ? DNS_RCODE_NOTIMP
-                                                 : DNS_RCODE_FORMERR);
-                return;
+                if (len < 12)
+                        return ANS_DROP;
+                dns_build_error(q->id, q->flags,
+                                r == -EPROTO ? DNS_RCODE_NOTIMP
+                                             : DNS_RCODE_FORMERR,
+                                out);
+                *ret_len = 12;
+                return ANS_REPLY;
         }
-        uint8_t out[DNS_UDP_MAX];
         uint32_t addrs[32];
-        size_t n = q.qclass == DNS_CLASS_IN
-                           ? lookup(rv->d, rv->c, q.name, addrs, 32)
+        size_t n = q->qclass == DNS_CLASS_IN
+                           ? lookup(rv->d, rv->c, q->name, addrs, 32)
                            : 0;
+        uint32_t addr;
+        char ptr[300];
         if (n) {
                 /* A name of ours: A records; for other types an empty
                  * answer (the name exists, without such records). */
-                bool a = q.qtype == DNS_TYPE_A || q.qtype == 255;
-                r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, addrs,
-                                    a ? n : 0, NULL, TTL, out, sizeof(out));
+                bool a = q->qtype == DNS_TYPE_A || q->qtype == 255;
+                r = dns_build_reply(q, msg, DNS_RCODE_NOERROR, addrs, a ? n : 0,
+                                    NULL, TTL, out, cap);
                 /* More than fit: as many as do. */
                 while (r == -ENOSPC && a && n > 1)
-                        r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, addrs,
-                                            --n, NULL, TTL, out, sizeof(out));
-                if (r < 0)
-                        reply_error(rv, client, q.id, q.flags,
-                                    DNS_RCODE_SERVFAIL);
-                else
-                        reply(rv, client, out, (size_t) r);
-                return;
+                        r = dns_build_reply(q, msg, DNS_RCODE_NOERROR, addrs,
+                                            --n, NULL, TTL, out, cap);
+        } else if (q->qtype == DNS_TYPE_PTR &&
+                   dns_ptr_addr(q->name, &addr) >= 0 &&
+                   reverse(rv->d, rv->c, addr, ptr, sizeof(ptr))) {
+                r = dns_build_reply(q, msg, DNS_RCODE_NOERROR, NULL, 0, ptr,
+                                    TTL, out, cap);
+        } else if (!rv->forward || !rv->n_up) {
+                dns_build_error(q->id, q->flags, DNS_RCODE_REFUSED, out);
+                r = 12;
+        } else {
+                return ANS_FORWARD;
         }
-        uint32_t addr;
-        char ptr[300];
-        if (q.qtype == DNS_TYPE_PTR && dns_ptr_addr(q.name, &addr) >= 0 &&
-            reverse(rv->d, rv->c, addr, ptr, sizeof(ptr))) {
-                r = dns_build_reply(&q, msg, DNS_RCODE_NOERROR, NULL, 0, ptr,
-                                    TTL, out, sizeof(out));
-                if (r < 0)
-                        reply_error(rv, client, q.id, q.flags,
-                                    DNS_RCODE_SERVFAIL);
-                else
-                        reply(rv, client, out, (size_t) r);
-                return;
+        if (r < 0) {
+                dns_build_error(q->id, q->flags, DNS_RCODE_SERVFAIL, out);
+                r = 12;
         }
-        forward(rv, client, msg, len, &q);
+        *ret_len = (size_t) r;
+        return ANS_REPLY;
+}
+
+static void answer(struct resolver *rv, const struct sockaddr_in *client,
+                   const uint8_t *msg, size_t len) {
+        struct dns_question q;
+        uint8_t out[DNS_UDP_MAX];
+        size_t ol = 0;
+        switch (decide(rv, msg, len, &q, out, sizeof(out), &ol)) {
+        case ANS_REPLY:
+                reply(rv, client, out, ol);
+                break;
+        case ANS_FORWARD:
+                forward(rv, client, msg, len, &q);
+                break;
+        default:
+                break;
+        }
 }
 
 static void on_query(int fd, uint32_t events, void *ud) {
@@ -572,6 +594,277 @@ static void on_query(int fd, uint32_t events, void *ud) {
                 if (fl == sizeof(from) && from.sin_family == AF_INET)
                         answer(rv, &from, buf, (size_t) n);
         }
+}
+
+/* ---- TCP: what a client retries when a UDP answer was truncated ----
+ *
+ * Each connection carries length-prefixed messages, answered in order;
+ * while one is forwarded (over TCP, from the host's namespace, on a
+ * connection of its own) the client is not read. */
+
+#define MAX_TCP_CLIENTS 16
+#define TCP_MSG_MAX     65535
+
+struct tcp_client {
+        struct resolver *rv;
+        int fd;
+        uint8_t in[2 + TCP_MSG_MAX];
+        size_t have;
+        /* The forward in flight, if any. */
+        int up_fd;
+        size_t tried;
+        bool sent;
+        uint16_t client_id, our_id;
+        uint8_t *query; /* length-prefixed */
+        size_t qlen;
+        uint8_t *ans; /* length-prefixed answer being read */
+        size_t ans_have;
+        struct loop_timer *timer;
+        struct tcp_client *next;
+};
+
+static void tcp_up_close(struct tcp_client *t) {
+        struct loop *l = t->rv->d->loop;
+        if (t->timer)
+                loop_cancel_timer(l, t->timer);
+        t->timer = NULL;
+        if (t->up_fd >= 0) {
+                loop_del_fd(l, t->up_fd);
+                close(t->up_fd);
+        }
+        t->up_fd = -1;
+        t->sent = false;
+        free(t->ans);
+        t->ans = NULL;
+        t->ans_have = 0;
+}
+
+static void tcp_close(struct tcp_client *t) {
+        struct resolver *rv = t->rv;
+        tcp_up_close(t);
+        free(t->query);
+        struct tcp_client **pp = &rv->tcp;
+        while (*pp && *pp != t)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = t->next;
+        rv->n_tcp--;
+        loop_del_fd(rv->d->loop, t->fd);
+        close(t->fd);
+        free(t);
+}
+
+/* One message to the client; false when the connection failed (the
+ * replies are small and the client's socket buffer large: a short write
+ * means a client not reading, which is dropped). */
+static bool tcp_send(struct tcp_client *t, const uint8_t *msg, size_t len) {
+        uint8_t hdr[2] = {(uint8_t) (len >> 8), (uint8_t) len};
+        struct iovec iov[2] = {{hdr, 2}, {(void *) msg, len}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        return sendmsg(t->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+               (ssize_t) (len + 2);
+}
+
+static void tcp_process(struct tcp_client *t);
+static void on_tcp_up(int fd, uint32_t events, void *ud);
+static void on_tcp_timeout(void *ud);
+
+/* Connect to up[t->tried] (and the next ones); false when none could. */
+static bool tcp_forward_next(struct tcp_client *t) {
+        struct resolver *rv = t->rv;
+        for (; t->tried < rv->n_up; t->tried++) {
+                tcp_up_close(t);
+                const struct sockaddr_storage *sa = &rv->up[t->tried];
+                t->up_fd =
+                        socket(sa->ss_family,
+                               SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (t->up_fd < 0)
+                        continue;
+                int r = connect(t->up_fd, (const struct sockaddr *) sa,
+                                rv->up_len[t->tried]);
+                if ((r == 0 || errno == EINPROGRESS) &&
+                    loop_add_fd(rv->d->loop, t->up_fd, EPOLLOUT, on_tcp_up,
+                                t) >= 0) {
+                        t->timer =
+                                loop_add_timer(rv->d->loop, UPSTREAM_TIMEOUT_MS,
+                                               on_tcp_timeout, t);
+                        return true;
+                }
+        }
+        tcp_up_close(t);
+        return false;
+}
+
+/* The forward ended: the answer (or SERVFAIL) goes back, and the next
+ * message of the client is read. */
+static void tcp_forward_done(struct tcp_client *t, const uint8_t *ans,
+                             size_t len) {
+        uint8_t err[12];
+        if (!ans) {
+                dns_build_error(t->client_id,
+                                (uint16_t) (t->query[4] << 8 | t->query[5]),
+                                DNS_RCODE_SERVFAIL, err);
+                ans = err;
+                len = sizeof(err);
+        }
+        bool ok = tcp_send(t, ans, len);
+        tcp_up_close(t);
+        free(t->query);
+        t->query = NULL;
+        if (!ok) {
+                tcp_close(t);
+                return;
+        }
+        loop_mod_fd(t->rv->d->loop, t->fd, EPOLLIN);
+        tcp_process(t);
+}
+
+static void on_tcp_timeout(void *ud) {
+        struct tcp_client *t = ud;
+        t->timer = NULL;
+        t->tried++;
+        if (!tcp_forward_next(t))
+                tcp_forward_done(t, NULL, 0);
+}
+
+static void on_tcp_up(int fd, uint32_t events, void *ud) {
+        struct tcp_client *t = ud;
+        if (!t->sent) {
+                int e = 0;
+                socklen_t el = sizeof(e);
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e ||
+                    (events & (EPOLLERR | EPOLLHUP)) ||
+                    send(fd, t->query, t->qlen, MSG_NOSIGNAL) !=
+                            (ssize_t) t->qlen) {
+                        t->tried++;
+                        if (!tcp_forward_next(t))
+                                tcp_forward_done(t, NULL, 0);
+                        return;
+                }
+                t->sent = true;
+                loop_mod_fd(t->rv->d->loop, fd, EPOLLIN);
+                return;
+        }
+        if (!t->ans && !(t->ans = malloc(2 + TCP_MSG_MAX))) {
+                tcp_forward_done(t, NULL, 0);
+                return;
+        }
+        ssize_t n = recv(fd, t->ans + t->ans_have,
+                         2 + TCP_MSG_MAX - t->ans_have, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                t->tried++;
+                if (!tcp_forward_next(t))
+                        tcp_forward_done(t, NULL, 0);
+                return;
+        }
+        t->ans_have += (size_t) n;
+        if (t->ans_have < 2)
+                return;
+        size_t len = (size_t) (t->ans[0] << 8 | t->ans[1]);
+        if (t->ans_have < 2 + len)
+                return;
+        uint8_t *m = t->ans + 2;
+        if (len < 12 || (m[0] << 8 | m[1]) != t->our_id || !(m[2] & 0x80)) {
+                tcp_forward_done(t, NULL, 0);
+                return;
+        }
+        m[0] = (uint8_t) (t->client_id >> 8);
+        m[1] = (uint8_t) t->client_id;
+        tcp_forward_done(t, m, len);
+}
+
+/* Answer the complete messages buffered, until one must be forwarded. */
+static void tcp_process(struct tcp_client *t) {
+        while (t->have >= 2 && !t->query) {
+                size_t len = (size_t) (t->in[0] << 8 | t->in[1]);
+                if (t->have < 2 + len)
+                        return;
+                struct dns_question q;
+                static uint8_t out[TCP_MSG_MAX];
+                size_t ol = 0;
+                int what = decide(t->rv, t->in + 2, len, &q, out, sizeof(out),
+                                  &ol);
+                if (what == ANS_FORWARD) {
+                        t->query = malloc(len + 2);
+                        if (!t->query) {
+                                tcp_close(t);
+                                return;
+                        }
+                        memcpy(t->query, t->in, len + 2);
+                        t->qlen = len + 2;
+                        t->client_id = q.id;
+                        random_bytes(&t->our_id, sizeof(t->our_id));
+                        t->query[2] = (uint8_t) (t->our_id >> 8);
+                        t->query[3] = (uint8_t) t->our_id;
+                        t->tried = 0;
+                        /* Not read while the forward is out. */
+                        loop_mod_fd(t->rv->d->loop, t->fd, 0);
+                }
+                memmove(t->in, t->in + 2 + len, t->have - 2 - len);
+                t->have -= 2 + len;
+                if (what == ANS_REPLY && !tcp_send(t, out, ol)) {
+                        tcp_close(t);
+                        return;
+                }
+                if (what == ANS_FORWARD && !tcp_forward_next(t)) {
+                        tcp_forward_done(t, NULL, 0);
+                        return;
+                }
+        }
+}
+
+static void on_tcp_client(int fd, uint32_t events, void *ud) {
+        struct tcp_client *t = ud;
+        if (events & (EPOLLHUP | EPOLLERR)) {
+                tcp_close(t); /* its forward too */
+                return;
+        }
+        if (t->query)
+                return;
+        ssize_t n = recv(fd, t->in + t->have, sizeof(t->in) - t->have,
+                         MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                tcp_close(t);
+                return;
+        }
+        t->have += (size_t) n;
+        tcp_process(t);
+}
+
+static void on_tcp_accept(int fd, uint32_t events, void *ud) {
+        (void) events;
+        struct resolver *rv = ud;
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0)
+                return;
+        /* A container holding connections open only loses its oldest. */
+        if (rv->n_tcp >= MAX_TCP_CLIENTS) {
+                struct tcp_client *old = rv->tcp;
+                while (old && old->next)
+                        old = old->next;
+                if (old)
+                        tcp_close(old);
+        }
+        struct tcp_client *t = calloc(1, sizeof(*t));
+        if (!t) {
+                close(c);
+                return;
+        }
+        t->rv = rv;
+        t->fd = c;
+        t->up_fd = -1;
+        if (loop_add_fd(rv->d->loop, c, EPOLLIN, on_tcp_client, t) < 0) {
+                close(c);
+                free(t);
+                return;
+        }
+        t->next = rv->tcp;
+        rv->tcp = t;
+        rv->n_tcp++;
 }
 
 static bool names_embedded(struct daemon *d, const struct container *c) {
@@ -618,11 +911,40 @@ int resolver_start(struct daemon *d, struct container *c, int netns_fd,
                 if (bind(rv->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                         r = berr_set(err, errno, "bind 127.0.0.11:53");
         }
-        if (r >= 0)
+        bool udp_watched = false;
+        if (r >= 0) {
                 r = loop_add_fd(d->loop, rv->fd, EPOLLIN, on_query, rv);
+                udp_watched = r >= 0;
+        }
+        rv->tcp_fd = -1;
+        if (r >= 0) {
+                rv->tcp_fd = netns_socket(netns_fd, AF_INET,
+                                          SOCK_STREAM | SOCK_NONBLOCK, 0, err);
+                r = rv->tcp_fd;
+        }
+        if (r >= 0) {
+                int one = 1;
+                struct sockaddr_in sa = {.sin_family = AF_INET,
+                                         .sin_port = htons(53),
+                                         .sin_addr.s_addr = htonl(DNS_ADDR)};
+                setsockopt(rv->tcp_fd, IPPROTO_IP, IP_FREEBIND, &one,
+                           sizeof(one));
+                setsockopt(rv->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                           sizeof(one));
+                if (bind(rv->tcp_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+                    listen(rv->tcp_fd, 16) < 0)
+                        r = berr_set(err, errno, "listen on 127.0.0.11:53");
+        }
+        if (r >= 0)
+                r = loop_add_fd(d->loop, rv->tcp_fd, EPOLLIN, on_tcp_accept,
+                                rv);
         if (r < 0) {
+                if (udp_watched)
+                        loop_del_fd(d->loop, rv->fd);
                 if (rv->fd >= 0)
                         close(rv->fd);
+                if (rv->tcp_fd >= 0)
+                        close(rv->tcp_fd);
                 free(rv);
                 return berr_prefix(err, r,
                                    "start the DNS server of container %.12s",
@@ -638,8 +960,12 @@ void resolver_stop(struct daemon *d, struct container *c) {
                 return;
         while (rv->pending)
                 pending_free(rv->pending);
+        while (rv->tcp)
+                tcp_close(rv->tcp);
         loop_del_fd(d->loop, rv->fd);
         close(rv->fd);
+        loop_del_fd(d->loop, rv->tcp_fd);
+        close(rv->tcp_fd);
         free(rv);
         c->dns = NULL;
 }

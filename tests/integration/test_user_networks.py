@@ -259,30 +259,67 @@ class FakeDNS:
                 continue
             except OSError:
                 return
-            i, labels = 12, []
-            while msg[i]:
-                labels.append(msg[i + 1:i + 1 + msg[i]].decode())
-                i += 1 + msg[i]
-            qtype = struct.unpack("!H", msg[i + 1:i + 3])[0]
-            name = ".".join(labels).lower()
-            self.asked.append(name)
-            q = msg[12:i + 5]
-            ip = self.names.get(name)
-            if ip and qtype == 1:
-                hdr = msg[:2] + b"\x81\x80" + struct.pack("!HHHH", 1, 1, 0, 0)
-                ans = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) +
-                       socket.inet_aton(ip))
-                self.sock.sendto(hdr + q + ans, peer)
-            else:
-                rc = 0 if ip else 3
-                hdr = (msg[:2] + bytes([0x81, 0x80 | rc]) +
-                       struct.pack("!HHHH", 1, 0, 0, 0))
-                self.sock.sendto(hdr + q, peer)
+            self.sock.sendto(self.respond(msg), peer)
+
+    def respond(self, msg):
+        i, labels = 12, []
+        while msg[i]:
+            labels.append(msg[i + 1:i + 1 + msg[i]].decode())
+            i += 1 + msg[i]
+        qtype = struct.unpack("!H", msg[i + 1:i + 3])[0]
+        name = ".".join(labels).lower()
+        self.asked.append(name)
+        q = msg[12:i + 5]
+        ip = self.names.get(name)
+        if ip and qtype == 1:
+            hdr = msg[:2] + b"\x81\x80" + struct.pack("!HHHH", 1, 1, 0, 0)
+            ans = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) +
+                   socket.inet_aton(ip))
+            return hdr + q + ans
+        rc = 0 if ip else 3
+        hdr = (msg[:2] + bytes([0x81, 0x80 | rc]) +
+               struct.pack("!HHHH", 1, 0, 0, 0))
+        return hdr + q
+
+    def serve_tcp(self):
+        """Also over TCP (length-prefixed), one connection at a time."""
+        self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tsock.bind((self.addr, 53))
+        self.tsock.listen(4)
+        self.tsock.settimeout(0.2)
+
+        def loop():
+            while not self.stop:
+                try:
+                    c, _ = self.tsock.accept()
+                except (socket.timeout, OSError):
+                    continue
+                with c:
+                    c.settimeout(5)
+                    try:
+                        while True:
+                            h = c.recv(2)
+                            if len(h) < 2:
+                                break
+                            (n,) = struct.unpack("!H", h)
+                            m = b""
+                            while len(m) < n:
+                                m += c.recv(n - len(m))
+                            r = self.respond(m)
+                            c.sendall(struct.pack("!H", len(r)) + r)
+                    except OSError:
+                        pass
+        self.tt = threading.Thread(target=loop, daemon=True)
+        self.tt.start()
 
     def close(self):
         self.stop = True
         self.sock.close()
         self.t.join()
+        if hasattr(self, "tsock"):
+            self.tt.join()
+            self.tsock.close()
 
 
 def test_other_names_are_forwarded(e, net, unique):
@@ -789,4 +826,55 @@ def test_ipv6_upstream(e, net, unique):
         assert "192.0.2.66" in out(r), out(r)
         assert "six.example.test" in dns.asked
     finally:
+        dns.close()
+
+
+TCP_CLIENT = r"""
+import socket, struct, sys
+def q(name, qid):
+    b = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for l in name.split("."):
+        b += bytes([len(l)]) + l.encode()
+    return b + b"\0" + struct.pack("!HH", 1, 1)
+s = socket.create_connection(("127.0.0.11", 53), timeout=10)
+names = sys.argv[1:]
+# All the queries at once, as glibc sends A and AAAA on one connection.
+s.sendall(b"".join(struct.pack("!H", len(m)) + m
+                   for m in (q(n, 100 + i) for i, n in enumerate(names))))
+for i, n in enumerate(names):
+    h = b""
+    while len(h) < 2:
+        h += s.recv(2 - len(h))
+    (ln,) = struct.unpack("!H", h)
+    m = b""
+    while len(m) < ln:
+        m += s.recv(ln - len(m))
+    qid, flags, _, an = struct.unpack("!HHHH", m[:8])
+    ip = socket.inet_ntoa(m[-4:]) if an else "-"
+    print(n, qid, flags & 15, ip)
+"""
+
+
+def test_dns_over_tcp(e, net, unique):
+    """Over TCP too (what a client retries when a UDP answer came back
+    truncated): queries sent at once are answered in order, local names
+    from memory, others forwarded over TCP."""
+    n, _ = net("tcp")
+    dns = FakeDNS({"tcp.example.test": "192.0.2.88"})
+    dns.serve_tcp()
+    a = run_d(e, unique + "-ta", "--network", n, "--dns", dns.addr,
+              e.image, "sleep", "60")
+    try:
+        pid = out(e.docker("inspect", "-f", "{{.State.Pid}}", a)).strip()
+        r = subprocess.run(["nsenter", "-t", pid, "-n", "/usr/bin/python3",
+                            "-c", TCP_CLIENT, a, "tcp.example.test",
+                            "nothere.example.test"],
+                           capture_output=True, text=True, timeout=30)
+        lines = r.stdout.splitlines()
+        assert lines == [f"{a} 100 0 {ip_on(e, a, n)}",
+                         "tcp.example.test 101 0 192.0.2.88",
+                         "nothere.example.test 102 3 -"], \
+            r.stdout + r.stderr
+    finally:
+        e.docker("rm", "-f", a)
         dns.close()
