@@ -15,6 +15,7 @@
 #include "error.h"
 #include "expand.h"
 #include "ignore.h"
+#include "paths.h"
 #include "plan.h"
 
 static struct dockerfile *parse_ok(const char *text) {
@@ -361,6 +362,54 @@ static void test_plan(void **state) {
         plan_fails("ARG 1X=2\nFROM a\n", NULL, "invalid ARG name");
 }
 
+static void test_paths(void **state) {
+        (void) state;
+        const char *ok[][2] = {{"./a/../b/", "b"}, {"/etc/x", "etc/x"},
+                               {".", "."},         {"", "."},
+                               {"a//b", "a/b"},    {"a/..", "."},
+                               {"/../x", "x"},     {"/", "."}};
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                char *p = NULL;
+                struct berr e = {0};
+                assert_int_equal(build_context_path(ok[i][0], &p, &e), 0);
+                assert_string_equal(p, ok[i][1]);
+                free(p);
+        }
+        const char *bad[] = {"../x", "a/../../x", ".."};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char *p = NULL;
+                struct berr e = {0};
+                assert_int_equal(build_context_path(bad[i], &p, &e), -EPERM);
+                assert_non_null(strstr(e.msg, "outside the build context"));
+        }
+        struct {
+                const char *wd, *dest, *want;
+                bool dir;
+        } d[] = {{"/app", "x", "/app/x", false},
+                 {"/app", "sub/", "/app/sub", true},
+                 {"/app", ".", "/app", true},
+                 {"", "/etc/conf", "/etc/conf", false},
+                 {"/", "../../x", "/x", false},
+                 {"/app", "/", "/", true},
+                 {"/a/b", "../c/.", "/a/c", true}};
+        for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+                char *p = NULL;
+                bool dir = false;
+                struct berr e = {0};
+                assert_int_equal(
+                        build_dest_path(d[i].wd, d[i].dest, &p, &dir, &e), 0);
+                if (strcmp(p, d[i].want) || dir != d[i].dir)
+                        fail_msg("dest %s in %s: '%s' (%d), want '%s' (%d)",
+                                 d[i].dest, d[i].wd, p, dir, d[i].want,
+                                 d[i].dir);
+                free(p);
+        }
+        char *p = NULL;
+        bool dir;
+        struct berr e = {0};
+        assert_true(build_dest_path("/", "", &p, &dir, &e) < 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instructions),
@@ -369,6 +418,7 @@ int main(void) {
                 cmocka_unit_test(test_expand),
                 cmocka_unit_test(test_ignore),
                 cmocka_unit_test(test_plan),
+                cmocka_unit_test(test_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include "dockerfile.h"
 #include "error.h"
 #include "expand.h"
+#include "paths.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,28 @@ static void expand_all(const struct df_instr *in, char esc) {
                         abort();
         if (in->inner)
                 expand_all(in->inner, esc);
+        /* COPY/ADD: sources stay in the context, the destination is
+         * absolute. */
+        if ((in->kind == DF_COPY || in->kind == DF_ADD) && in->n_args) {
+                for (size_t i = 0; i + 1 < in->n_args; i++) {
+                        char *p = NULL;
+                        struct berr e = {0};
+                        if (build_context_path(in->args[i], &p, &e) == 0) {
+                                if (!strcmp(p, "..") || !strncmp(p, "../", 3))
+                                        abort();
+                                free(p);
+                        }
+                }
+                char *d = NULL;
+                bool dir;
+                struct berr e = {0};
+                if (build_dest_path("/app", in->args[in->n_args - 1], &d, &dir,
+                                    &e) == 0) {
+                        if (d[0] != '/' || strstr(d, "/../"))
+                                abort();
+                        free(d);
+                }
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
