@@ -50,6 +50,21 @@ static bool name_char(char c) {
         return isalnum((unsigned char) c) || c == '_';
 }
 
+#define NAME_MAX_LEN 256
+
+/* The variable named by l->s[st..l->i): its value (NULL: unset) and its
+ * name in `name`. */
+static int look_up(struct lexer *l, size_t st, char name[NAME_MAX_LEN],
+                   const char **ret_val) {
+        size_t nl = l->i - st;
+        if (nl >= NAME_MAX_LEN)
+                return berr_setx(l->err, EINVAL, "variable name too long");
+        memcpy(name, l->s + st, nl);
+        name[nl] = '\0';
+        *ret_val = l->lookup(name, l->ud);
+        return 0;
+}
+
 /* The text up to the '}' that closes a ${...} (at the same nesting
  * level), expanded; `l->i` is left on the '}'. */
 static int word_until_brace(struct lexer *l, struct buf *out);
@@ -69,14 +84,11 @@ static int dollar(struct lexer *l, struct buf *out) {
                                          "bad substitution: a variable name "
                                          "is missing in \"%s\"",
                                          l->s);
-                char name[256];
-                size_t nl = l->i - st;
-                if (nl >= sizeof(name))
-                        return berr_setx(l->err, EINVAL,
-                                         "variable name too long");
-                memcpy(name, l->s + st, nl);
-                name[nl] = '\0';
-                const char *val = l->lookup(name, l->ud);
+                char name[NAME_MAX_LEN];
+                const char *val;
+                int r0 = look_up(l, st, name, &val);
+                if (r0 < 0)
+                        return r0;
                 char m = l->s[l->i];
                 if (m == '}') {
                         l->i++;
@@ -135,13 +147,11 @@ static int dollar(struct lexer *l, struct buf *out) {
         else
                 while (name_char(l->s[l->i]))
                         l->i++;
-        char name[256];
-        size_t nl = l->i - st;
-        if (nl >= sizeof(name))
-                return berr_setx(l->err, EINVAL, "variable name too long");
-        memcpy(name, l->s + st, nl);
-        name[nl] = '\0';
-        const char *val = l->lookup(name, l->ud);
+        char name[NAME_MAX_LEN];
+        const char *val;
+        int r = look_up(l, st, name, &val);
+        if (r < 0)
+                return r;
         return val ? put(out, val, strlen(val)) : 0;
 }
 

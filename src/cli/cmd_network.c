@@ -186,6 +186,18 @@ static int net_rm(int argc, char **argv) {
         return rc;
 }
 
+/* POST /networks/NET/ACTION with `body` (stolen); the exit status. */
+static int post_endpoint(const char *net, const char *action, json_t *body) {
+        _cleanup_free_ char *e = url_escape(net);
+        _cleanup_free_ char *p =
+                e ? str_printf(API_PREFIX "/networks/%s/%s", e, action) : NULL;
+        if (!p) {
+                json_decref(body);
+                return 1;
+        }
+        return api_simple("POST", p, body) ? 0 : 1;
+}
+
 static int net_connect(int argc, char **argv) {
         char **aliases = NULL;
         const char *ip = NULL;
@@ -213,14 +225,11 @@ static int net_connect(int argc, char **argv) {
         if (ip)
                 json_object_set_new(ep, "IPAMConfig",
                                     json_pack("{s:s}", "IPv4Address", ip));
-        _cleanup_free_ char *e = url_escape(args[0]);
-        _cleanup_free_ char *p =
-                str_printf(API_PREFIX "/networks/%s/connect", e);
-        bool ok = p && api_simple("POST", p,
-                                  json_pack("{s:s, s:o}", "Container", args[1],
-                                            "EndpointConfig", ep));
+        int rc = post_endpoint(args[0], "connect",
+                               json_pack("{s:s, s:o}", "Container", args[1],
+                                         "EndpointConfig", ep));
         free(args);
-        return ok ? 0 : 1;
+        return rc;
 }
 
 static int net_disconnect(int argc, char **argv) {
@@ -240,14 +249,11 @@ static int net_disconnect(int argc, char **argv) {
         int n = opts_parse(&spec, o, argc, argv, &args);
         if (n < 0)
                 return n == -2 ? 0 : 1;
-        _cleanup_free_ char *e = url_escape(args[0]);
-        _cleanup_free_ char *p =
-                str_printf(API_PREFIX "/networks/%s/disconnect", e);
-        bool ok = p && api_simple("POST", p,
-                                  json_pack("{s:s, s:b}", "Container", args[1],
-                                            "Force", force));
+        int rc = post_endpoint(
+                args[0], "disconnect",
+                json_pack("{s:s, s:b}", "Container", args[1], "Force", force));
         free(args);
-        return ok ? 0 : 1;
+        return rc;
 }
 
 static int net_prune(int argc, char **argv) {

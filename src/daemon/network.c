@@ -89,13 +89,8 @@ bool net_has_dns(const struct network *n) {
 }
 
 static int write_sysctl(const char *path, struct berr *err) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        int r = 0;
-        if (fd < 0 || write(fd, "1", 1) != 1)
-                r = berr_set(err, errno, "write '%s'", path);
-        if (fd >= 0)
-                close(fd);
-        return r;
+        int r = write_file_at(AT_FDCWD, path, "1", 0);
+        return r < 0 ? berr_set(err, r, "write '%s'", path) : 0;
 }
 
 /* Every subnet in use: the host's routes and addresses, and every
@@ -812,11 +807,8 @@ static void hosts_refresh(struct daemon *d, struct container *c) {
                 fprintf(f, "%s\t%s\n", ip, hn);
         }
         fclose(f);
-        int fd = openat(dfd, "hosts", O_WRONLY | O_TRUNC | O_CLOEXEC);
-        if (fd >= 0) {
-                write_all(fd, buf, blen);
-                close(fd);
-        }
+        if (buf)
+                write_file_at(dfd, "hosts", buf, O_TRUNC);
         free(buf);
 }
 

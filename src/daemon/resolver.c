@@ -268,11 +268,7 @@ static int write_conf(struct daemon *d, struct container *c, int dirfd,
         if (in_place) {
                 /* It is bind-mounted into the running container: the same
                  * inode must get the new text. */
-                int fd = openat(dirfd, "resolv.conf",
-                                O_WRONLY | O_TRUNC | O_CLOEXEC);
-                r = fd < 0 ? -errno : write_all(fd, rc, rlen);
-                if (fd >= 0)
-                        close(fd);
+                r = write_file_at(dirfd, "resolv.conf", rc, O_TRUNC);
         } else {
                 r = write_file_atomic_at(dirfd, "resolv.conf", rc, rlen, 0644,
                                          0);
