@@ -453,7 +453,7 @@ static int kind_of(const char *w, enum df_kind *ret) {
 }
 
 static int parse_instr(struct df_instr *in, const char *line, char esc,
-                       bool nested, struct berr *err);
+                       struct berr *err);
 
 /* Exec form or shell form of RUN/CMD/ENTRYPOINT/HEALTHCHECK CMD. */
 static int command_args(struct df_instr *in, const char *rest,
@@ -606,7 +606,7 @@ static int parse_body(struct df_instr *in, const char *rest, char esc,
                 if (!in->inner)
                         return -ENOMEM;
                 in->inner->line = in->line;
-                return parse_instr(in->inner, rest, esc, true, err);
+                return parse_instr(in->inner, rest, esc, err);
         }
         case DF_KIND_MAX:
                 break;
@@ -616,7 +616,7 @@ static int parse_body(struct df_instr *in, const char *rest, char esc,
 
 /* One logical line into `in` (line number already set). */
 static int parse_instr(struct df_instr *in, const char *line, char esc,
-                       bool nested, struct berr *err) {
+                       struct berr *err) {
         const char *p = line;
         while (isspace((unsigned char) *p))
                 p++;
@@ -643,7 +643,6 @@ static int parse_instr(struct df_instr *in, const char *line, char esc,
         size_t bl = strlen(body);
         while (bl && isspace((unsigned char) body[bl - 1]))
                 body[--bl] = '\0';
-        (void) nested;
         return parse_body(in, body, esc, err);
 }
 
@@ -750,7 +749,7 @@ int dockerfile_parse(const char *text, size_t len, struct dockerfile **ret,
                 r = push_instr(df, &in);
                 if (r >= 0) {
                         in->line = start;
-                        r = parse_instr(in, buf, df->escape, false, err);
+                        r = parse_instr(in, buf, df->escape, err);
                 }
                 free(buf);
                 if (r >= 0 && in->n_heredocs)
