@@ -216,3 +216,38 @@ int image_record_push(struct image_store *s, const char *id, const char *repo,
                       const char *digest, const char *manifest, size_t len,
                       const char *type, const struct image_push_layer *layers,
                       size_t n, struct berr *err);
+
+/* ---- what builds add (src/build/) ---- */
+
+/* A new image on top of `parent` (an id; NULL: none, FROM scratch): its
+ * config document is the parent's with `config` (the "config" object as
+ * JSON text; NULL: empty) in its place, and a history entry for
+ * `created_by`.  When `upper_fd` >= 0 that directory, in overlayfs' upper
+ * form (whiteouts as 0:0 character devices, opaque directories marked by
+ * trusted.overlay.opaque), becomes a new layer - unless it holds nothing,
+ * then the history entry says empty_layer, as docker's does.  Paths in
+ * `skip_empty` (relative, NULL-terminated, may be NULL) are left out when
+ * they are an empty file or directory: mount points a runtime made.  The
+ * new image records `parent` as its Parent.  Nothing is left on failure. */
+struct image_child {
+        const char *parent;
+        const char *config;
+        const char *created_by;
+        const char *comment;
+        int upper_fd;
+        char *const *skip_empty;
+};
+int image_commit_child(struct image_store *s, const struct image_child *c,
+                       char **ret_id, struct berr *err);
+
+/* The build cache: `key` (64 hex digits, a digest of what a step
+ * depends on) -> the image the step made.  get gives -ENOENT when there
+ * is none or its image is gone. */
+int image_cache_get(struct image_store *s, const char *key, char **ret_id);
+int image_cache_put(struct image_store *s, const char *key, const char *id,
+                    struct berr *err);
+
+/* A new private directory under the store's tmp/ (removed with what a
+ * crash left when the owner next opens the store); absolute path. */
+int image_tmpdir(struct image_store *s, const char *prefix, char **ret_path,
+                 struct berr *err);

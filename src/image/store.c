@@ -323,6 +323,36 @@ static int64_t created_unix(json_t *cfg) {
         return (int64_t) timegm(&tm);
 }
 
+/* {parent id: number of images naming it as Parent}. */
+static json_t *children_map(struct image_store *s) {
+        json_t *m = json_object();
+        int fd =
+                openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        while (dir && (de = readdir(dir))) {
+                if (strlen(de->d_name) != 69)
+                        continue;
+                char hex[65];
+                snprintf(hex, sizeof(hex), "%.64s", de->d_name);
+                json_t *rec = store_image_record(s, hex);
+                const char *p =
+                        json_string_value(json_object_get(rec, "Parent"));
+                if (p)
+                        json_object_set_new(
+                                m, p,
+                                json_integer(json_integer_value(
+                                                     json_object_get(m, p)) +
+                                             1));
+                json_decref(rec);
+        }
+        if (dir)
+                closedir(dir);
+        else if (fd >= 0)
+                close(fd);
+        return m;
+}
+
 int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
                        struct berr *err) {
         json_t *c = store_config_load(s, id);
@@ -346,13 +376,14 @@ int image_inspect_json(struct image_store *s, const char *id, char **ret_json,
         json_decref(chain);
         int64_t size = image_size(s, c);
         json_t *cfg = json_object_get(c, "config");
+        _cleanup_free_ char *parent = store_parent_of(s, id);
         json_t *out = json_pack(
                 "{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O,"
                 " s:s, s:s, s:I, s:I, s:{s:s, s:{s:s}}, s:{s:s, s:O},"
                 " s:{s:s}}",
                 "Id", id, "RepoTags", tags, "RepoDigests",
-                store_repo_digests(s, id), "Parent", "", "Comment", "",
-                "Created",
+                store_repo_digests(s, id), "Parent", parent ? parent : "",
+                "Comment", "", "Created",
                 json_string_value(json_object_get(c, "created")) ?: "",
                 "Container", "", "ContainerConfig",
                 json_is_object(cfg) ? cfg : json_object(), "DockerVersion", "",
@@ -409,7 +440,6 @@ static bool glob_match(const char *pat, const char *s) {
 int image_list_json(struct image_store *s, bool all, const char *filters_json,
                     image_users_fn users, void *ud, char **ret_json,
                     struct berr *err) {
-        (void) all;
         json_t *filters = filters_json && *filters_json
                                   ? json_loads(filters_json, 0, NULL)
                                   : json_object();
@@ -422,6 +452,7 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
         json_t *fref = filter_list(filters, "reference");
         json_t *flabel = filter_list(filters, "label");
         json_t *repos = store_repos_load(s);
+        json_t *children = children_map(s);
         json_t *out = json_array();
         int fd =
                 openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -436,11 +467,17 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
                 if (!c)
                         continue;
                 json_t *tags = store_tags_of(s, id, repos);
-                bool ok = true;
-                if (fd_ && json_array_size(fd_)) {
+                /* Untagged images with children are a build's
+                 * intermediate steps: shown with -a only, never
+                 * dangling (docker's rule). */
+                bool intermediate = json_array_size(tags) == 0 &&
+                                    json_object_get(children, id);
+                bool ok = all || !intermediate;
+                if (ok && fd_ && json_array_size(fd_)) {
                         const char *want =
                                 json_string_value(json_array_get(fd_, 0));
-                        bool dangling = json_array_size(tags) == 0;
+                        bool dangling =
+                                json_array_size(tags) == 0 && !intermediate;
                         ok = dangling == (want && !strcmp(want, "true"));
                 }
                 if (ok && fref && json_array_size(fref)) {
@@ -484,14 +521,16 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
                 }
                 int64_t size = image_size(s, c);
                 int nusers = users ? users(id, NULL, ud) : -1;
+                _cleanup_free_ char *parent = store_parent_of(s, id);
                 json_array_append_new(
                         out,
                         json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I,"
                                   " s:O, s:i}",
-                                  "Id", id, "ParentId", "", "RepoTags", tags,
-                                  "RepoDigests", store_repo_digests(s, id),
-                                  "Created", (json_int_t) created_unix(c),
-                                  "Size", (json_int_t) size, "SharedSize",
+                                  "Id", id, "ParentId", parent ? parent : "",
+                                  "RepoTags", tags, "RepoDigests",
+                                  store_repo_digests(s, id), "Created",
+                                  (json_int_t) created_unix(c), "Size",
+                                  (json_int_t) size, "SharedSize",
                                   (json_int_t) -1, "VirtualSize",
                                   (json_int_t) size, "Labels",
                                   json_is_object(labels) ? labels : json_null(),
@@ -503,6 +542,7 @@ int image_list_json(struct image_store *s, bool all, const char *filters_json,
         else if (fd >= 0)
                 close(fd);
         json_decref(repos);
+        json_decref(children);
         json_decref(fd_);
         json_decref(fref);
         json_decref(flabel);
@@ -747,6 +787,17 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                                       id12, user ? user : "");
                         goto out;
                 }
+                json_t *ch = children_map(s);
+                bool has_children = json_object_get(ch, id) != NULL;
+                json_decref(ch);
+                if (has_children && ntags == 0) {
+                        r = berr_setx(err, EBUSY,
+                                      "conflict: unable to delete %s (cannot "
+                                      "be forced) - image has dependent "
+                                      "child images",
+                                      id12);
+                        goto out;
+                }
                 const char *k;
                 json_t *v;
                 void *tmp;
@@ -766,14 +817,39 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                 r = berr_set(err, r, "save tags");
                 goto out;
         }
-        if (ntags == 0 && nusers == 0) {
-                _cleanup_free_ char *p =
-                        str_printf("images/%s.json", store_hex(id));
-                if (p)
-                        unlinkat(s->rootfd, p, 0);
-                json_array_append_new(out, json_pack("{s:s}", "Deleted", id));
+        json_t *children = children_map(s);
+        if (ntags == 0 && nusers == 0 && !json_object_get(children, id)) {
+                /* The image, then the untagged parents (a build's steps)
+                 * nothing else needs any more. */
+                char *cur = strdup(id);
+                while (cur) {
+                        char *parent = store_parent_of(s, cur);
+                        _cleanup_free_ char *p =
+                                str_printf("images/%s.json", store_hex(cur));
+                        if (p)
+                                unlinkat(s->rootfd, p, 0);
+                        json_array_append_new(
+                                out, json_pack("{s:s}", "Deleted", cur));
+                        free(cur);
+                        cur = NULL;
+                        if (!parent)
+                                break;
+                        json_t *pt = store_tags_of(s, parent, repos);
+                        json_int_t left = json_integer_value(json_object_get(
+                                                  children, parent)) -
+                                          1;
+                        json_object_set_new(children, parent,
+                                            json_integer(left));
+                        if (json_array_size(pt) == 0 && left <= 0 &&
+                            (!users || users(parent, NULL, ud) == 0))
+                                cur = parent;
+                        else
+                                free(parent);
+                        json_decref(pt);
+                }
                 store_gc_locked(s);
         }
+        json_decref(children);
         *ret_json = json_dumps(out, JSON_COMPACT);
 out:
         free(user);

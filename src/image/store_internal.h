@@ -62,3 +62,6 @@ bool store_layer_exists(struct image_store *s, const char *chain);
 int store_commit_layer_dir(struct image_store *s, const char *tmp,
                            const char *chain, const char *diffid, int64_t size,
                            struct berr *err);
+
+/* The Parent an image's record names, if that image still exists. */
+char *store_parent_of(struct image_store *s, const char *id);
