@@ -39,6 +39,7 @@ int cmd_tag(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 

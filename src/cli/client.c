@@ -192,8 +192,8 @@ static size_t on_upload(char *buf, size_t size, size_t nmemb, void *ud) {
         return n < 0 ? CURL_READFUNC_ABORT : (size_t) n;
 }
 
-int api_upload(const char *method, const char *path, int fd, const char *ctype,
-               struct api_reply *ret) {
+static int upload(const char *method, const char *path, int fd,
+                  const char *ctype, struct sink *s, struct api_reply *ret) {
         *ret = (struct api_reply){0};
         if (check_host() < 0)
                 return -EINVAL;
@@ -210,8 +210,28 @@ int api_upload(const char *method, const char *path, int fd, const char *ctype,
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
         curl_easy_setopt(c, CURLOPT_READDATA, &fd);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        return perform(c, hdrs, s, ret);
+}
+
+int api_upload(const char *method, const char *path, int fd, const char *ctype,
+               struct api_reply *ret) {
         struct sink s = {0};
-        return perform(c, hdrs, &s, ret);
+        return upload(method, path, fd, ctype, &s, ret);
+}
+
+long api_upload_stream(const char *method, const char *path, int fd,
+                       const char *ctype, api_stream_fn fn, void *ud,
+                       struct api_reply *err_reply) {
+        struct sink s = {.fn = fn, .ud = ud};
+        struct api_reply rep;
+        int r = upload(method, path, fd, ctype, &s, &rep);
+        if (r < 0)
+                return r;
+        if (err_reply)
+                *err_reply = rep;
+        else
+                api_reply_free(&rep);
+        return rep.status;
 }
 
 long api_stream(const char *method, const char *path, json_t *body,

@@ -34,6 +34,11 @@ int api_json(const char *method, const char *path, json_t *body,
 int api_upload(const char *method, const char *path, int fd, const char *ctype,
                struct api_reply *ret);
 void api_reply_free(struct api_reply *r);
+/* Upload `fd` and stream the answer to `fn` (api_stream's contract). */
+typedef bool (*api_stream_fn)(const char *data, size_t len, void *ud);
+long api_upload_stream(const char *method, const char *path, int fd,
+                       const char *ctype, api_stream_fn fn, void *ud,
+                       struct api_reply *err_reply);
 json_t *api_reply_json(const struct api_reply *r);
 
 /* The daemon's error message of a reply (its JSON "message"). */
@@ -44,7 +49,6 @@ void api_print_error(const struct api_reply *r);
 
 /* Stream a response body to `fn` as it arrives; `fn` returns false to
  * stop.  Returns the HTTP status or < 0. */
-typedef bool (*api_stream_fn)(const char *data, size_t len, void *ud);
 long api_stream(const char *method, const char *path, json_t *body,
                 api_stream_fn fn, void *ud, struct api_reply *err_reply);
 /* The same with extra request headers ("Name: value", NULL-terminated),

@@ -691,6 +691,7 @@ int cmd_image(int argc, char **argv) {
                 {"history", cmd_history, "Show the history of an image"},
                 {"import", cmd_import, "Import a tarball as an image"},
                 {"inspect", image_inspect, "Display detailed information"},
+                {"build", cmd_build, "Build an image from a Dockerfile"},
                 {"load", cmd_load, "Load an image from a tar archive"},
                 {"ls", cmd_images, "List images"},
                 {"list", cmd_images, "List images"},

@@ -36,6 +36,7 @@ static const struct subcmd commands[] = {
         {"tag", cmd_tag, "Create a tag that refers to an image"},
         {"history", cmd_history, "Show the history of an image"},
         {"save", cmd_save, "Save images to a tar archive"},
+        {"build", cmd_build, "Build an image from a Dockerfile"},
         {"load", cmd_load, "Load an image from a tar archive"},
         {"import", cmd_import, "Import a tarball to create an image"},
         {"events", cmd_events, "Get real time events from the server"},

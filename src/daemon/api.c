@@ -137,6 +137,8 @@ void api_dispatch(struct http_req *r, void *ud) {
                 api_containers(d, r, p + strlen("/containers"));
         } else if (str_startswith(p, "/exec/")) {
                 api_exec(d, r, p + strlen("/exec"));
+        } else if (strcmp(p, "/build") == 0 && strcmp(m, "POST") == 0) {
+                api_build(d, r);
         } else if (strcmp(p, "/auth") == 0 && strcmp(m, "POST") == 0) {
                 api_auth(d, r);
         } else if (str_startswith(p, "/images/") || strcmp(p, "/images") == 0) {

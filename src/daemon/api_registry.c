@@ -24,7 +24,7 @@
 #include "registry.h"
 #include "util.h"
 
-enum reg_kind { REG_PULL, REG_PUSH, REG_LOGIN };
+enum reg_kind { REG_PULL, REG_PUSH, REG_LOGIN, REG_BUILD };
 
 struct reg_job {
         struct daemon *d;
@@ -198,17 +198,21 @@ struct job_args {
 };
 
 static void start_job(struct daemon *d, struct http_req *r, json_t *params,
-                      enum reg_kind kind, const char *event_ref) {
+                      enum reg_kind kind, const char *event_ref, int in_fd) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) {
                 json_decref(params);
+                if (in_fd >= 0)
+                        close(in_fd);
                 http_reply_error(r, 500, "pipe: %s", strerror(errno));
                 return;
         }
         pid_t pid;
         struct berr e = {0};
-        int rr = worker_spawn(d, params, -1, p[1], &pid, &e);
+        int rr = worker_spawn(d, params, in_fd, p[1], &pid, &e);
         close(p[1]);
+        if (in_fd >= 0)
+                close(in_fd);
         if (rr < 0) {
                 close(p[0]);
                 http_reply_errno(r, rr, e.msg);
@@ -262,7 +266,7 @@ static void start_ref_job(struct daemon *d, struct http_req *r,
         if (!params)
                 http_reply_error(r, 500, "out of memory");
         else
-                start_job(d, r, params, a->kind, fam ? fam : full);
+                start_job(d, r, params, a->kind, fam ? fam : full, -1);
         free(fam);
 }
 
@@ -353,5 +357,74 @@ void api_auth(struct daemon *d, struct http_req *r) {
                 http_reply_error(r, 500, "out of memory");
                 return;
         }
-        start_job(d, r, params, REG_LOGIN, NULL);
+        start_job(d, r, params, REG_LOGIN, NULL, -1);
+}
+
+/* POST /build: docker's classic builder API.  The context (the request
+ * body, spooled to a file) is fd 3 of the worker, which runs the build
+ * (src/build/) and calls back into this API for RUN steps. */
+void api_build(struct daemon *d, struct http_req *r) {
+        const char *remote = http_query(r, "remote");
+        if (remote && *remote) {
+                http_reply_error(r, 501,
+                                 "building from a remote context (%s) is not "
+                                 "supported; send the context as the body",
+                                 remote);
+                return;
+        }
+        json_t *bargs = NULL, *labels = NULL;
+        const char *ba = http_query(r, "buildargs");
+        const char *lb = http_query(r, "labels");
+        if (ba && *ba) {
+                bargs = json_loads(ba, 0, NULL);
+                if (!json_is_object(bargs)) {
+                        json_decref(bargs);
+                        http_reply_error(r, 400,
+                                         "invalid buildargs '%s': not "
+                                         "a JSON object",
+                                         ba);
+                        return;
+                }
+        }
+        if (lb && *lb) {
+                labels = json_loads(lb, 0, NULL);
+                if (!json_is_object(labels)) {
+                        json_decref(bargs);
+                        json_decref(labels);
+                        http_reply_error(r, 400,
+                                         "invalid labels '%s': not a JSON "
+                                         "object",
+                                         lb);
+                        return;
+                }
+        }
+        int fd = http_body_take_fd(r);
+        if (fd < 0) {
+                json_decref(bargs);
+                json_decref(labels);
+                http_reply_error(r, 400,
+                                 "the build context is missing: send "
+                                 "it as a tar in the body");
+                return;
+        }
+        lseek(fd, 0, SEEK_SET);
+        json_t *params = json_pack(
+                "{s:s, s:s?, s:o, s:o, s:o, s:s?, s:s?, s:s?, s:b, s:b, s:b,"
+                " s:s}",
+                "job", "build", "dockerfile", http_query(r, "dockerfile"),
+                "tags", http_query_all(r, "t"), "buildargs",
+                bargs ? bargs : json_object(), "labels",
+                labels ? labels : json_object(), "target",
+                http_query(r, "target"), "network",
+                http_query(r, "networkmode"), "platform",
+                http_query(r, "platform"), "nocache",
+                http_query_bool(r, "nocache", false), "pull",
+                http_query_bool(r, "pull", false), "quiet",
+                http_query_bool(r, "q", false), "socket", d->api_socket);
+        if (!params) {
+                close(fd);
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        start_job(d, r, params, REG_BUILD, NULL, fd);
 }

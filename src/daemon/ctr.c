@@ -353,45 +353,9 @@ static int mount_rootfs(struct daemon *d, struct container *c,
                 c->rootfs_mounted = true;
                 return 0;
         }
-        /* The new mount API takes one lower layer per call ("lowerdir+"),
-         * so neither the page-size limit of mount(2)'s option string nor
-         * ':' or ',' in paths matter. */
-        _cleanup_close_ int fsfd =
-                (int) syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-        if (fsfd < 0)
-                return berr_set(err, errno, "open an overlay filesystem");
-        bool any = false;
-        for (size_t i = 0; layers && layers[i]; i++) {
-                if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING,
-                            "lowerdir+", layers[i], 0) < 0)
-                        return berr_set(err, errno,
-                                        "overlay: add layer '%s' of "
-                                        "container '%s'",
-                                        layers[i], c->id);
-                any = true;
-        }
-        if (!any && syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING,
-                            "lowerdir+", empty, 0) < 0)
-                return berr_set(err, errno, "overlay: add empty layer");
-        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", upper,
-                    0) < 0 ||
-            syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", work,
-                    0) < 0)
-                return berr_set(err, errno,
-                                "overlay: set upper/work dir of "
-                                "container '%s'",
-                                c->id);
-        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return berr_set(err, errno,
-                                "mount overlay rootfs of container '%s'",
-                                c->id);
-        _cleanup_close_ int mfd =
-                (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
-        if (mfd < 0)
-                return berr_set(err, errno, "fsmount overlay of '%s'", c->id);
-        if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, rootfs,
-                    MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                return berr_set(err, errno, "attach overlay at '%s'", rootfs);
+        r = image_mount_overlay(layers, empty, upper, work, rootfs, err);
+        if (r < 0)
+                return berr_prefix(err, r, "container '%s'", c->id);
         c->rootfs_mounted = true;
         return 0;
 }

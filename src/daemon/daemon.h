@@ -100,9 +100,10 @@ struct daemon {
         char *init_binary;
         char *runtime_binary;
         char *worker_binary;
-        int ctr_dirfd;   /* DATA_ROOT/containers */
-        int vol_dirfd;   /* DATA_ROOT/volumes */
-        int shims_dirfd; /* EXEC_ROOT/shims */
+        const char *api_socket; /* our own, for build workers' RUN steps */
+        int ctr_dirfd;          /* DATA_ROOT/containers */
+        int vol_dirfd;          /* DATA_ROOT/volumes */
+        int shims_dirfd;        /* EXEC_ROOT/shims */
         struct container *containers;
         struct exec_inst *execs;
         uint64_t start_time_ms;
@@ -183,6 +184,7 @@ void api_images(struct daemon *d, struct http_req *r, const char *rest);
 void api_networks(struct daemon *d, struct http_req *r, const char *rest);
 /* Registries (api_registry.c). */
 void api_pull(struct daemon *d, struct http_req *r);
+void api_build(struct daemon *d, struct http_req *r);
 void api_push(struct daemon *d, struct http_req *r, const char *name);
 void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);

@@ -144,6 +144,8 @@ static void add_common_headers(struct MHD_Response *resp) {
         MHD_add_response_header(resp, "Server",
                                 "berth/" BERTH_VERSION " (linux)");
         MHD_add_response_header(resp, "Docker-Experimental", "false");
+        /* The classic builder (POST /build) is the one we speak. */
+        MHD_add_response_header(resp, "Builder-Version", "1");
 }
 
 /* Queue or park the response: inside the access handler it is queued by

@@ -467,6 +467,8 @@ int main(int argc, char **argv) {
         int lfd = listen_unix(host + 7, o.group ? o.group : "berth");
         if (lfd < 0)
                 return 1;
+        char *sock_abs = realpath(host + 7, NULL);
+        d.api_socket = sock_abs ? sock_abs : host + 7;
         r = http_server_new(d.loop, lfd, api_dispatch, api_wants_file, &d,
                             &d.http);
         if (r < 0) {

@@ -105,28 +105,37 @@ static int sorted_names(int dfd, char ***ret) {
         return (int) n;
 }
 
-static bool dir_is_empty(int dfd, const char *name) {
-        _cleanup_close_ int fd = openat(
-                dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        char **names = NULL;
-        int n = sorted_names(fd, &names);
-        strv_free(names);
-        return n == 0;
+static bool listed(const struct walk *w, const char *rel) {
+        for (size_t i = 0; w->skip_empty && w->skip_empty[i]; i++)
+                if (!strcmp(w->skip_empty[i], rel))
+                        return true;
+        return false;
 }
 
+/* A listed path that is an empty file, or a directory holding only
+ * such paths (etc/ with nothing but the hosts mount point in it). */
 static bool skipped(const struct walk *w, const char *rel, int dfd,
                     const char *name, const struct stat *st) {
-        for (size_t i = 0; w->skip_empty && w->skip_empty[i]; i++) {
-                if (strcmp(w->skip_empty[i], rel) != 0)
-                        continue;
-                if (S_ISREG(st->st_mode) && st->st_size == 0)
-                        return true;
-                if (S_ISDIR(st->st_mode) && dir_is_empty(dfd, name))
-                        return true;
+        if (!listed(w, rel))
+                return false;
+        if (S_ISREG(st->st_mode))
+                return st->st_size == 0;
+        if (!S_ISDIR(st->st_mode))
+                return false;
+        _cleanup_close_ int fd = openat(
+                dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char **names = NULL;
+        int n = fd >= 0 ? sorted_names(fd, &names) : -1;
+        bool all = n >= 0;
+        for (int i = 0; all && i < n; i++) {
+                _cleanup_free_ char *sub = str_printf("%s/%s", rel, names[i]);
+                struct stat cst;
+                all = sub &&
+                      fstatat(fd, names[i], &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+                      skipped(w, sub, fd, names[i], &cst);
         }
-        return false;
+        strv_free(names);
+        return all;
 }
 
 /* Extended attributes worth keeping (file capabilities, user.*), never

@@ -251,3 +251,11 @@ int image_cache_put(struct image_store *s, const char *key, const char *id,
  * crash left when the owner next opens the store); absolute path. */
 int image_tmpdir(struct image_store *s, const char *prefix, char **ret_path,
                  struct berr *err);
+
+/* Mount an overlay of layer directories `lowers` (topmost first, as
+ * image_layer_dirs gives them) at `target`, writable through `upper`
+ * and `work`, or read-only when upper is NULL.  `empty` is an empty
+ * directory standing in for the layers an image without any lacks. */
+int image_mount_overlay(char *const *lowers, const char *empty,
+                        const char *upper, const char *work, const char *target,
+                        struct berr *err);

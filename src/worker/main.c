@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "build.h"
 #include "cleanup.h"
 #include "error.h"
 #include "image.h"
@@ -347,6 +348,94 @@ static char **strv_of(json_t *a) {
         return v;
 }
 
+/* ---- builds ---- */
+
+struct build_ud {
+        struct ctx *d;
+        const struct registry_auth *auth;
+};
+
+static void build_emit(json_t *m, void *ud) {
+        (void) ud;
+        emit(1, m);
+}
+
+static int build_pull(const char *ref, const char *platform, void *ud,
+                      struct berr *e) {
+        struct build_ud *b = ud;
+        struct pull_args a = {.ref = (char *) ref,
+                              .platform = (char *) platform};
+        return worker_pull(b->d, &a, b->auth, 1, e);
+}
+
+static char **kv_of(json_t *o) {
+        char **v = NULL;
+        const char *k;
+        json_t *x;
+        json_object_foreach(o, k, x) {
+                if (!json_is_string(x))
+                        continue; /* a null build arg: not given */
+                char *item = str_printf("%s=%s", k, json_string_value(x));
+                if (item)
+                        strv_push(&v, item);
+                free(item);
+        }
+        return v;
+}
+
+static int build_job(struct ctx *d, json_t *p, const struct registry_auth *auth,
+                     struct berr *e) {
+        char *ctxdir = NULL;
+        int r = image_tmpdir(d->images, "context", &ctxdir, e);
+        if (r < 0)
+                return r;
+        r = build_context_extract(3, ctxdir, e);
+        close(3);
+        char **tags = strv_of(json_object_get(p, "tags"));
+        char **args = kv_of(json_object_get(p, "buildargs"));
+        char **labels = kv_of(json_object_get(p, "labels"));
+        struct build_opts o = {
+                .context = ctxdir,
+                .dockerfile =
+                        json_string_value(json_object_get(p, "dockerfile")),
+                .tags = tags,
+                .build_args = args,
+                .labels = labels,
+                .target = json_string_value(json_object_get(p, "target")),
+                .network = json_string_value(json_object_get(p, "network")),
+                .platform = json_string_value(json_object_get(p, "platform")),
+                .socket = json_string_value(json_object_get(p, "socket")),
+                .no_cache = json_is_true(json_object_get(p, "nocache")),
+                .pull = json_is_true(json_object_get(p, "pull")),
+                .quiet = json_is_true(json_object_get(p, "quiet")),
+        };
+        if (o.target && !*o.target)
+                o.target = NULL;
+        struct build_ud ud = {d, auth};
+        struct build_hooks h = {.emit = build_emit,
+                                .pull = build_pull,
+                                .ud = &ud,
+                                .cancel = &worker_cancel};
+        char *id = NULL;
+        if (r >= 0 && !o.socket)
+                r = berr_setx(e, EINVAL, "build: no daemon socket");
+        if (r >= 0)
+                r = build_execute(d->images, &o, &h, &id, e);
+        if (r < 0 && h.run_status) {
+                const char *m = berr_message(e, r);
+                emit(1, json_pack("{s:{s:i, s:s}, s:s}", "errorDetail", "code",
+                                  h.run_status, "message", m, "error", m));
+                r = -ECANCELED; /* reported */
+        }
+        free(id);
+        rm_rf_at(AT_FDCWD, ctxdir);
+        free(ctxdir);
+        strv_free(tags);
+        strv_free(args);
+        strv_free(labels);
+        return r;
+}
+
 int main(int argc, char **argv) {
         (void) argc;
         (void) argv;
@@ -391,7 +480,7 @@ int main(int argc, char **argv) {
         struct berr e = {0};
         int r = image_store_attach(root, &d.images, &e);
         bool registry_job = !strcmp(job, "pull") || !strcmp(job, "push") ||
-                            !strcmp(job, "login");
+                            !strcmp(job, "login") || !strcmp(job, "build");
         if (r >= 0 && registry_job) {
                 r = registry_global_init();
                 if (r < 0)
@@ -422,6 +511,8 @@ int main(int argc, char **argv) {
                                 &d,
                                 json_string_value(json_object_get(p, "server")),
                                 &auth.a, 1, &e);
+                } else if (!strcmp(job, "build")) {
+                        r = build_job(&d, p, &auth.a, &e);
                 } else if (!strcmp(job, "load") || !strcmp(job, "import") ||
                            !strcmp(job, "save")) {
                         r = archive_job(&d, job, p, &e);
@@ -430,7 +521,8 @@ int main(int argc, char **argv) {
                 }
                 auth_done(&auth);
         }
-        if (r < 0 && (registry_job || !d.images))
+        if (r < 0 && (registry_job || !d.images) &&
+            !(r == -ECANCELED && !strcmp(job, "build")))
                 emit_error(1, berr_message(&e, r));
         image_store_free(d.images);
         strv_free(d.insecure);
