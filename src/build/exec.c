@@ -220,6 +220,10 @@ static char *join_array(json_t *a, const char *sep) {
         return buf;
 }
 
+static int cmp_strp(const void *x, const void *y) {
+        return strcmp(*(char *const *) x, *(char *const *) y);
+}
+
 static json_t *shell_of(struct stage_run *st) {
         json_t *sh = json_object_get(st->cfg, "Shell");
         if (json_is_array(sh) && json_array_size(sh) > 0)
@@ -756,7 +760,7 @@ static int do_copy(struct bx *b, struct stage_run *st,
                 if (j.n == 1 && fs_is_dir(j.srcs[0].rootfd, j.srcs[0].path))
                         kind = "dir";
                 _cleanup_free_ char *text = str_printf("%s %s:%s in %s ", kw,
-                                                       kind, dig + 7, j.dest);
+                                                       kind, dig + 7, dest_w);
                 _cleanup_free_ char *cb =
                         text ? nop_comment(st, text, false) : NULL;
                 _cleanup_free_ char *what =
@@ -1043,6 +1047,29 @@ static int parse_duration(const char *s, int64_t *ret) {
         return 0;
 }
 
+/* Go's time.Duration String() for whole milliseconds and more. */
+static void go_duration(int64_t ns, char out[32]) {
+        if (ns == 0) {
+                snprintf(out, 32, "0s");
+        } else if (ns < 1000000000LL) {
+                snprintf(out, 32, "%lldms", (long long) (ns / 1000000));
+        } else {
+                long long s = ns / 1000000000LL, h = s / 3600, m = s / 60 % 60;
+                long long ms = ns / 1000000 % 1000;
+                char sec[16];
+                if (ms)
+                        snprintf(sec, sizeof(sec), "%lld.%03llds", s % 60, ms);
+                else
+                        snprintf(sec, sizeof(sec), "%llds", s % 60);
+                if (h)
+                        snprintf(out, 32, "%lldh%lldm%s", h, m, sec);
+                else if (m)
+                        snprintf(out, 32, "%lldm%s", m, sec);
+                else
+                        snprintf(out, 32, "%s", sec);
+        }
+}
+
 static int do_healthcheck(struct bx *b, struct stage_run *st,
                           const struct df_instr *in, char **ret_text) {
         json_t *hc = json_object();
@@ -1090,8 +1117,19 @@ static int do_healthcheck(struct bx *b, struct stage_run *st,
                 }
         }
         _cleanup_free_ char *test = go_quote_array(json_object_get(hc, "Test"));
+        char iv[32], to[32], sp[32], rt[16];
+        go_duration(json_integer_value(json_object_get(hc, "Interval")), iv);
+        go_duration(json_integer_value(json_object_get(hc, "Timeout")), to);
+        go_duration(json_integer_value(json_object_get(hc, "StartPeriod")), sp);
+        json_int_t n = json_integer_value(json_object_get(hc, "Retries"));
+        if (n >= 0x20 && n < 0x7f && n != '\'' && n != '\\')
+                snprintf(rt, sizeof(rt), "%c", (char) n);
+        else
+                snprintf(rt, sizeof(rt), "\\x%02x", (unsigned) n & 0xff);
         json_object_set_new(st->cfg, "Healthcheck", hc);
-        *ret_text = str_printf("HEALTHCHECK &{%s}", test ? test : "");
+        /* moby's %q of its HealthConfig struct. */
+        *ret_text = str_printf("HEALTHCHECK &{%s \"%s\" \"%s\" \"%s\" '%s'}",
+                               test ? test : "", iv, to, sp, rt);
         return *ret_text ? 0 : -ENOMEM;
 }
 
@@ -1214,11 +1252,14 @@ static int step_config(struct bx *b, struct stage_run *st,
                 if (!f)
                         return -ENOMEM;
                 fputs("EXPOSE", f);
+                /* moby's history: the words as written, sorted. */
+                char **words = NULL;
                 for (size_t i = 0; i < in->n_args && r >= 0; i++) {
                         _cleanup_free_ char *w = NULL;
                         r = expand(b, st, in->args[i], &w);
                         if (r < 0)
                                 break;
+                        strv_push(&words, w);
                         char *slash = strchr(w, '/');
                         const char *proto = slash ? slash + 1 : "tcp";
                         if (slash)
@@ -1243,9 +1284,16 @@ static int step_config(struct bx *b, struct stage_run *st,
                                 for (char *c = k; *c; c++)
                                         *c = (char) tolower((unsigned char) *c);
                                 json_object_set_new(ports, k, json_object());
-                                fprintf(f, " %s", k);
                         }
                 }
+                size_t nw = 0;
+                while (words && words[nw])
+                        nw++;
+                if (nw > 1)
+                        qsort(words, nw, sizeof(*words), cmp_strp);
+                for (size_t i = 0; i < nw; i++)
+                        fprintf(f, " %s", words[i]);
+                strv_free(words);
                 fclose(f);
                 text = t;
                 break;
@@ -1545,6 +1593,31 @@ static int read_dockerfile(struct bx *b, char **ret, size_t *ret_len) {
         return r < 0 ? berr_set(b->err, r, "read the Dockerfile %s", name) : 0;
 }
 
+/* Unmount whatever this process mounted under `dir` (the stages' and
+ * images' rootfs that COPY --from read), the last mounted first. */
+static void umount_below(const char *dir) {
+        FILE *f = fopen("/proc/self/mounts", "re");
+        char **points = NULL;
+        size_t n = 0, dl = strlen(dir);
+        char line[8192];
+        while (f && fgets(line, sizeof(line), f)) {
+                char *sp = strchr(line, ' ');
+                char *mp = sp ? sp + 1 : NULL;
+                char *end = mp ? strchr(mp, ' ') : NULL;
+                if (!end)
+                        continue;
+                *end = '\0';
+                if (!strncmp(mp, dir, dl) && (mp[dl] == '/' || !mp[dl]) &&
+                    strv_push(&points, mp) >= 0)
+                        n++;
+        }
+        if (f)
+                fclose(f);
+        while (n > 0)
+                umount2(points[--n], MNT_DETACH);
+        strv_free(points);
+}
+
 int build_execute(struct image_store *s, const struct build_opts *o,
                   struct build_hooks *h, char **ret_id, struct berr *err) {
         struct bx b = {.s = s, .o = o, .h = h, .ctxfd = -1, .err = err};
@@ -1660,7 +1733,7 @@ int build_execute(struct image_store *s, const struct build_opts *o,
                 free(id);
         }
         if (b.tmp) {
-                umount2(b.tmp, MNT_DETACH);
+                umount_below(b.tmp);
                 rm_rf_at(AT_FDCWD, b.tmp);
         }
         for (size_t i = 0; b.stage_ids && i < b.plan->n; i++)
