@@ -5,7 +5,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 MESON ?= meson
 
-.PHONY: all build deps install check demo bench bench-engine bench-pull bench-network format format-check asan fuzz clean
+.PHONY: all build deps install check demo bench bench-engine bench-pull bench-network bench-build format format-check asan fuzz clean
 
 all: build
 
@@ -44,6 +44,9 @@ bench-engine: deps build
 
 bench-pull: deps build
 	bash bench/pull.sh
+
+bench-build: deps build
+	bash bench/build.sh
 
 bench-network: deps build
 	bash bench/network.sh
