@@ -59,4 +59,11 @@ done
 echo "127.0.0.1:$port answers: ${body:-nothing}"
 "$BERTH" rm -f berth-demo-web >/dev/null
 "$BERTH" network rm berth-demo-net >/dev/null
+echo "+ berth build: a Dockerfile into an image, then again from the cache"
+CTX=$(mktemp -d)
+printf 'FROM berth/busybox\nWORKDIR /app\nRUN echo built by berth build > greeting\nCMD ["cat", "greeting"]\n' >"$CTX/Dockerfile"
+"$BERTH" build -t berth-demo-built "$CTX"
+"$BERTH" build -t berth-demo-built "$CTX" | grep -F -e 'Using cache' -e 'Successfully'
+"$BERTH" run --rm --network none berth-demo-built
+rm -rf "$CTX"
 echo "berthd keeps running; try: berth run -it --rm berth/busybox sh"

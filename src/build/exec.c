@@ -649,7 +649,6 @@ static int do_copy(struct bx *b, struct stage_run *st,
                 r = -ENOMEM;
                 goto out;
         }
-        _cleanup_close_ int dlfd = -1;
         for (size_t i = 0; i + 1 < nargs && r >= 0; i++) {
                 const char *a = in->args[i];
                 if (str_startswith(a, "<<")) {

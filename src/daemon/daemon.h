@@ -100,6 +100,8 @@ struct daemon {
         char *init_binary;
         char *runtime_binary;
         char *worker_binary;
+        int worker_zygote_fd; /* berth-worker --serve, or -1 */
+        pid_t worker_zygote_pid;
         const char *api_socket; /* our own, for build workers' RUN steps */
         int ctr_dirfd;          /* DATA_ROOT/containers */
         int vol_dirfd;          /* DATA_ROOT/volumes */

@@ -398,6 +398,7 @@ int main(int argc, char **argv) {
         d.shim_binary = o.shim ? strdup(o.shim) : find_helper("berth-shim");
         d.init_binary = o.init ? strdup(o.init) : find_helper("berth-init");
         d.worker_binary = find_helper("berth-worker");
+        d.worker_zygote_fd = -1;
         d.runtime_root = str_printf("%s/runtime", d.exec_root);
         d.registry.certs_dir = o.certs_dir ? o.certs_dir : "/etc/berth/certs.d";
         d.registry.insecure = o.insecure;

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "daemon.h"
 #include "error.h"
+#include "loop.h"
 #include "util.h"
 
 static json_t *strv_json(char *const *v) {
@@ -16,6 +19,92 @@ static json_t *strv_json(char *const *v) {
         for (size_t i = 0; v && v[i]; i++)
                 json_array_append_new(a, json_string(v[i]));
         return a;
+}
+
+/* ---- the job starter (berth-worker --serve) ---- */
+
+static void zygote_gone(pid_t pid, int status, void *ud) {
+        struct daemon *d = ud;
+        (void) status;
+        if (d->worker_zygote_pid == pid) {
+                if (d->worker_zygote_fd >= 0)
+                        close(d->worker_zygote_fd);
+                d->worker_zygote_fd = -1;
+                d->worker_zygote_pid = 0;
+        }
+}
+
+static int zygote_start(struct daemon *d) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                if (dup2(sv[1], 0) < 0)
+                        _exit(EBADF);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                execl(d->worker_binary, "berth-worker", "--serve",
+                      (char *) NULL);
+                _exit(ENOEXEC);
+        }
+        close(sv[1]);
+        d->worker_zygote_fd = sv[0];
+        d->worker_zygote_pid = pid;
+        if (loop_watch_child(d->loop, pid, zygote_gone, d) < 0) {
+                kill(pid, SIGKILL);
+                close(sv[0]);
+                d->worker_zygote_fd = -1;
+                d->worker_zygote_pid = 0;
+                return -EIO;
+        }
+        return 0;
+}
+
+/* A job through the starter: its pid, or < 0 (then the caller forks). */
+static pid_t zygote_job(struct daemon *d, int mfd, int in_fd, int out_fd) {
+        if (d->worker_zygote_fd < 0 && zygote_start(d) < 0)
+                return -1;
+        int fds[3] = {mfd, out_fd, in_fd};
+        size_t n = in_fd >= 0 ? 3 : 2;
+        char byte = 'J';
+        struct iovec iov = {&byte, 1};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(3 * sizeof(int))];
+        } u;
+        memset(&u, 0, sizeof(u));
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
+                            .msg_controllen = CMSG_SPACE(n * sizeof(int))};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(n * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+        int reply = -1;
+        struct pollfd p = {d->worker_zygote_fd, POLLIN, 0};
+        if (sendmsg(d->worker_zygote_fd, &mh, MSG_NOSIGNAL) != 1 ||
+            poll(&p, 1, 2000) != 1 ||
+            recv(d->worker_zygote_fd, &reply, sizeof(reply), 0) !=
+                    (ssize_t) sizeof(reply) ||
+            reply <= 0) {
+                /* A starter that does not answer is replaced. */
+                kill(d->worker_zygote_pid, SIGKILL);
+                close(d->worker_zygote_fd);
+                d->worker_zygote_fd = -1;
+                return -1;
+        }
+        return reply;
 }
 
 int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
@@ -49,6 +138,14 @@ int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
                 if (mfd >= 0)
                         close(mfd);
                 return berr_set(err, r, "pass a job to berth-worker");
+        }
+        /* Through the starter when it works: no exec, no dynamic
+         * linking per job. */
+        pid_t zp = zygote_job(d, mfd, in_fd, out_fd);
+        if (zp > 0) {
+                close(mfd);
+                *ret_pid = zp;
+                return 0;
         }
         pid_t pid = fork();
         if (pid < 0) {

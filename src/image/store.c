@@ -616,6 +616,12 @@ int store_tag_locked(struct image_store *s, const char *id, const char *new_ref,
         if (r < 0)
                 return r;
         json_t *repos = store_repos_load(s);
+        /* Already so (a rebuild from the cache): nothing to write. */
+        if (!strcmp(json_string_value(json_object_get(repos, full)) ?: "",
+                    id)) {
+                json_decref(repos);
+                return 0;
+        }
         json_object_set_new(repos, full, json_string(id));
         r = store_save_json(s->rootfd, "repositories.json", repos);
         json_decref(repos);

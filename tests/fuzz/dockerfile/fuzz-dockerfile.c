@@ -9,6 +9,7 @@
 #include "error.h"
 #include "expand.h"
 #include "paths.h"
+#include "plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,6 +69,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (in->line < 1 || !in->original)
                                 abort();
                         expand_all(in, df->escape);
+                }
+                /* Stages: with and without a target, and an argument. */
+                char *args[] = {"A=1", "BASE=x", NULL};
+                const char *targets[] = {NULL, "build", "0"};
+                for (size_t t = 0; t < 3; t++) {
+                        struct build_plan *p = NULL;
+                        struct berr pe = {0};
+                        if (build_plan_make(df, args, targets[t], &p, &pe) ==
+                            0) {
+                                if (p->target >= p->n ||
+                                    !p->stages[p->target].needed)
+                                        abort();
+                                for (size_t i = 0; i < p->n; i++)
+                                        if (p->stages[i].base_stage >= (int) i)
+                                                abort();
+                                build_plan_free(p);
+                        } else if (!pe.msg[0]) {
+                                abort();
+                        }
                 }
                 dockerfile_free(df);
         } else if (!e.msg[0]) {
