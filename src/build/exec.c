@@ -70,6 +70,7 @@ struct bx {
         char **used_args; /* build args some ARG consumed */
         size_t step, steps;
         char esc;
+        bool unshared; /* in a mount namespace of its own */
         struct berr *err;
 };
 
@@ -400,6 +401,20 @@ static int config_step(struct bx *b, struct stage_run *st,
 
 /* ---- steps on a mounted rootfs (COPY, ADD, WORKDIR) ---- */
 
+/* Before the first mount: overlays mounted here are then this process's
+ * alone and go with it, whatever happens.  (A build found whole in the
+ * cache mounts nothing and skips this.) */
+static int private_mounts(struct bx *b) {
+        if (b->unshared)
+                return 0;
+        if (unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return berr_set(b->err, errno,
+                                "build: a private mount namespace");
+        b->unshared = true;
+        return 0;
+}
+
 typedef int (*rootfs_fn)(struct bx *b, int rootfd, void *ud);
 
 /* An image's files: its layers, for reading (COPY --from). */
@@ -407,6 +422,8 @@ static int mount_image(struct bx *b, const char *id, const char *where,
                        int *ret_fd) {
         _cleanup_strv_free_ char **layers = NULL;
         int r = id ? image_layer_dirs(b->s, id, &layers, b->err) : 0;
+        if (r >= 0)
+                r = private_mounts(b);
         if (r < 0)
                 return r;
         if (mkdir(where, 0700) < 0 && errno != EEXIST)
@@ -435,6 +452,8 @@ static int on_rootfs(struct bx *b, struct stage_run *st, const char *key,
                 return berr_set(b->err, errno, "create '%s'", b->tmp);
         _cleanup_strv_free_ char **layers = NULL;
         int r = st->id ? image_layer_dirs(b->s, st->id, &layers, b->err) : 0;
+        if (r >= 0)
+                r = private_mounts(b);
         if (r < 0)
                 return r;
         r = image_mount_overlay(layers, b->empty, up, wk, mnt, b->err);
@@ -1620,11 +1639,6 @@ static void umount_below(const char *dir) {
 int build_execute(struct image_store *s, const struct build_opts *o,
                   struct build_hooks *h, char **ret_id, struct berr *err) {
         struct bx b = {.s = s, .o = o, .h = h, .ctxfd = -1, .err = err};
-        /* Overlays mounted here are this process's alone and go with
-         * it, whatever happens. */
-        if (unshare(CLONE_NEWNS) < 0 ||
-            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return berr_set(err, errno, "build: a private mount namespace");
         /* Tags are checked before anything is built. */
         for (size_t i = 0; o->tags && o->tags[i]; i++) {
                 char *full = NULL;
@@ -1732,7 +1746,8 @@ int build_execute(struct image_store *s, const struct build_opts *o,
                 free(id);
         }
         if (b.tmp) {
-                umount_below(b.tmp);
+                if (b.unshared)
+                        umount_below(b.tmp);
                 rm_rf_at(AT_FDCWD, b.tmp);
         }
         for (size_t i = 0; b.stage_ids && i < b.plan->n; i++)
@@ -1764,10 +1779,11 @@ int build_context_extract(int fd, const char *dir, struct berr *err) {
         archive_read_support_format_gnutar(a);
         archive_write_disk_set_options(
                 w, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-                           ARCHIVE_EXTRACT_OWNER |
                            ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                           ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                           ARCHIVE_EXTRACT_UNLINK);
+                           ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+        /* Owners are not kept (COPY gives 0:0 or --chown; ADD's archives
+         * carry their own) and the directory is new (nothing to unlink):
+         * fewer calls per entry. */
         int r = 0;
         size_t entries = 0;
         struct archive_entry *e;

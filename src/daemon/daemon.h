@@ -102,6 +102,8 @@ struct daemon {
         char *worker_binary;
         int worker_zygote_fd; /* berth-worker --serve, or -1 */
         pid_t worker_zygote_pid;
+        ino_t worker_zygote_ino; /* the binary it runs */
+        time_t worker_zygote_mtime;
         const char *api_socket; /* our own, for build workers' RUN steps */
         int ctr_dirfd;          /* DATA_ROOT/containers */
         int vol_dirfd;          /* DATA_ROOT/volumes */

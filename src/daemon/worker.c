@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -35,6 +36,11 @@ static void zygote_gone(pid_t pid, int status, void *ud) {
 }
 
 static int zygote_start(struct daemon *d) {
+        struct stat st;
+        if (stat(d->worker_binary, &st) < 0)
+                return -errno;
+        d->worker_zygote_ino = st.st_ino;
+        d->worker_zygote_mtime = st.st_mtim.tv_sec;
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
@@ -71,6 +77,17 @@ static int zygote_start(struct daemon *d) {
 
 /* A job through the starter: its pid, or < 0 (then the caller forks). */
 static pid_t zygote_job(struct daemon *d, int mfd, int in_fd, int out_fd) {
+        /* A new berth-worker installed since the starter began: the next
+         * jobs run the new one. */
+        struct stat st;
+        if (d->worker_zygote_fd >= 0 &&
+            (stat(d->worker_binary, &st) < 0 ||
+             st.st_ino != d->worker_zygote_ino ||
+             st.st_mtim.tv_sec != d->worker_zygote_mtime)) {
+                kill(d->worker_zygote_pid, SIGTERM);
+                close(d->worker_zygote_fd);
+                d->worker_zygote_fd = -1;
+        }
         if (d->worker_zygote_fd < 0 && zygote_start(d) < 0)
                 return -1;
         int fds[3] = {mfd, out_fd, in_fd};

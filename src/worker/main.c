@@ -541,6 +541,8 @@ static int run_job(void) {
  * and its pid goes back.  Nothing runs in this process but this loop:
  * no threads, no job state, so the clone starts from a clean image. */
 static int serve(void) {
+        /* Its own name: `ps` tells it from the jobs (berth-worker). */
+        prctl(PR_SET_NAME, "berth-starter");
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         signal(SIGPIPE, SIG_IGN);
         if (getppid() == 1)
@@ -585,6 +587,7 @@ static int serve(void) {
                         pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD,
                                               NULL, NULL, NULL, NULL);
                         if (pid == 0) {
+                                prctl(PR_SET_NAME, "berth-worker");
                                 if (dup2(fds[0], 0) < 0 ||
                                     dup2(fds[1], 1) < 0 ||
                                     (fds[2] >= 0 && dup2(fds[2], 3) < 0))
