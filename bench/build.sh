@@ -79,6 +79,7 @@ hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$W/changed.json" \
 hyperfine -N --warmup 1 --runs "$(( RUNS / 2 > 3 ? RUNS / 2 : 3 ))" --export-json "$W/cold.json" \
         -n berth "$BB --no-cache" -n docker "$DB --no-cache" >"$W/h3.txt" 2>&1 || cat "$W/h3.txt"
 # Did the changed-file rebuild really start at step 8?
+date +%s%N >"$W/ctx/late.txt"
 B build --network none -t app . >"$W/partial.txt"
 PARTIAL=$(grep -c "Using cache" "$W/partial.txt" || true)
 
@@ -98,7 +99,7 @@ OUT="$REPO/bench/results/build-$DATE.md"
         echo
         python3 "$REPO/bench/table.py" "$W/changed.json" berth docker
         echo
-        echo "(a last such berth build reused $PARTIAL cached steps of 9)"
+        echo "(one more such berth build, with its output: $PARTIAL of its 9 steps after FROM came from the cache)"
         echo
         echo "## Cold build (--no-cache)"
         echo
