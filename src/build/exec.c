@@ -106,14 +106,6 @@ static const char *short_id(const char *id, char buf[13]) {
 
 /* ---- strings ---- */
 
-static const char *kv_get(char *const *v, const char *name) {
-        size_t nl = strlen(name);
-        for (size_t i = 0; v && v[i]; i++)
-                if (!strncmp(v[i], name, nl) && v[i][nl] == '=')
-                        return v[i] + nl + 1;
-        return NULL;
-}
-
 static bool kv_has(char *const *v, const char *name) {
         size_t nl = strlen(name);
         for (size_t i = 0; v && v[i]; i++)
@@ -221,10 +213,6 @@ static char *join_array(json_t *a, const char *sep) {
         return buf;
 }
 
-static int cmp_strp(const void *x, const void *y) {
-        return strcmp(*(char *const *) x, *(char *const *) y);
-}
-
 static json_t *shell_of(struct stage_run *st) {
         json_t *sh = json_object_get(st->cfg, "Shell");
         if (json_is_array(sh) && json_array_size(sh) > 0)
@@ -246,7 +234,7 @@ static const char *lookup_var(const char *name, void *ud) {
         const char *e = env_get(json_object_get(v->st->cfg, "Env"), name);
         if (e)
                 return e;
-        return kv_get(v->st->args, name);
+        return build_kv_get(v->st->args, name);
 }
 
 static int expand(struct bx *b, struct stage_run *st, const char *word,
@@ -270,7 +258,7 @@ static char **args_in_effect(struct bx *b, struct stage_run *st, bool history) {
                         strv_push(&out, st->args[i]);
         }
         for (size_t p = 0; !history && p < ELEMENTSOF(proxy_args); p++) {
-                const char *v = kv_get(b->o->build_args, proxy_args[p]);
+                const char *v = build_kv_get(b->o->build_args, proxy_args[p]);
                 if (v && !kv_has(st->args, proxy_args[p])) {
                         _cleanup_free_ char *item =
                                 str_printf("%s=%s", proxy_args[p], v);
@@ -278,16 +266,7 @@ static char **args_in_effect(struct bx *b, struct stage_run *st, bool history) {
                                 strv_push(&out, item);
                 }
         }
-        size_t n = 0;
-        while (out && out[n])
-                n++;
-        for (size_t i = 1; i < n; i++)
-                for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0;
-                     j--) {
-                        char *t = out[j];
-                        out[j] = out[j - 1];
-                        out[j - 1] = t;
-                }
+        strv_sort(out);
         return out;
 }
 
@@ -1215,8 +1194,8 @@ static int do_arg(struct bx *b, struct stage_run *st, const struct df_instr *in,
                         if (r < 0)
                                 break;
                 }
-                const char *given = kv_get(b->o->build_args, name);
-                const char *global = kv_get(b->plan->global_args, name);
+                const char *given = build_kv_get(b->o->build_args, name);
+                const char *global = build_kv_get(b->plan->global_args, name);
                 const char *val = given ? given : def ? def : global;
                 if (given && !kv_has(b->used_args, name))
                         strv_push(&b->used_args, name);
@@ -1304,12 +1283,8 @@ static int step_config(struct bx *b, struct stage_run *st,
                                 json_object_set_new(ports, k, json_object());
                         }
                 }
-                size_t nw = 0;
-                while (words && words[nw])
-                        nw++;
-                if (nw > 1)
-                        qsort(words, nw, sizeof(*words), cmp_strp);
-                for (size_t i = 0; i < nw; i++)
+                strv_sort(words);
+                for (size_t i = 0; words && words[i]; i++)
                         fprintf(f, " %s", words[i]);
                 strv_free(words);
                 fclose(f);

@@ -492,10 +492,6 @@ static bool has_glob(const char *s) {
         return strpbrk(s, "*?[") != NULL;
 }
 
-static int cmp_str(const void *x, const void *y) {
-        return strcmp(*(char *const *) x, *(char *const *) y);
-}
-
 int fs_glob(int rootfd, const char *pattern, char ***ret, struct berr *err) {
         char **cur = NULL;
         if (!has_glob(pattern)) {
@@ -560,11 +556,7 @@ int fs_glob(int rootfd, const char *pattern, char ***ret, struct berr *err) {
                 strv_free(cur);
                 return berr_setx(err, ENOMEM, "expand '%s'", pattern);
         }
-        size_t n = 0;
-        while (cur && cur[n])
-                n++;
-        if (n > 1)
-                qsort(cur, n, sizeof(*cur), cmp_str);
+        strv_sort(cur);
         *ret = cur;
         return 0;
 }
@@ -625,8 +617,7 @@ static int hash_at(int dfd, const char *name, const char *rel, bool owners,
                 }
         }
         closedir(dir);
-        if (cnt > 1)
-                qsort(names, cnt, sizeof(*names), cmp_str);
+        strv_sort(names);
         int r = 0;
         for (size_t i = 0; r >= 0 && i < cnt; i++) {
                 _cleanup_free_ char *sub = str_printf("%s/%s", rel, names[i]);

@@ -41,8 +41,7 @@ int build_plan_stage(const struct build_plan *p, const char *ref,
         return -1;
 }
 
-/* NAME=VALUE in a NULL-terminated vector. */
-static const char *kv_get(char *const *v, const char *name) {
+const char *build_kv_get(char *const *v, const char *name) {
         size_t nl = strlen(name);
         for (size_t i = 0; v && v[i]; i++)
                 if (!strncmp(v[i], name, nl) && v[i][nl] == '=')
@@ -51,7 +50,7 @@ static const char *kv_get(char *const *v, const char *name) {
 }
 
 static const char *lookup_globals(const char *name, void *ud) {
-        return kv_get(ud, name);
+        return build_kv_get(ud, name);
 }
 
 static int set_kv(char ***v, const char *name, const char *value) {
@@ -102,7 +101,7 @@ static int global_arg(struct build_plan *p, const struct df_instr *in,
                                          in->line);
                 memcpy(name, a, nl);
                 name[nl] = '\0';
-                const char *given = kv_get(build_args, name);
+                const char *given = build_kv_get(build_args, name);
                 char *val = NULL;
                 int r = 0;
                 if (given)

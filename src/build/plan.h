@@ -42,3 +42,6 @@ struct build_plan *build_plan_free(struct build_plan *p);
  * stages before `before`; -1 when it is none (an image then). */
 int build_plan_stage(const struct build_plan *p, const char *ref,
                      size_t before);
+
+/* The value of NAME in a vector of NAME=VALUE strings, or NULL. */
+const char *build_kv_get(char *const *v, const char *name);

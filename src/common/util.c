@@ -56,6 +56,16 @@ int strv_extend(char ***v, char *const *src) {
         return 0;
 }
 
+static int cmp_strp(const void *x, const void *y) {
+        return strcmp(*(char *const *) x, *(char *const *) y);
+}
+
+void strv_sort(char **v) {
+        size_t n = strv_length(v);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_strp);
+}
+
 char **strv_copy(char *const *v) {
         size_t n = strv_length(v);
         char **c = calloc(n + 1, sizeof(char *));

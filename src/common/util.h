@@ -10,6 +10,7 @@
 /* NULL-terminated string vectors. */
 size_t strv_length(char *const *v);
 int strv_push(char ***v, const char *s); /* copies s */
+void strv_sort(char **v);                /* by strcmp, in place */
 int strv_extend(char ***v, char *const *src);
 char **strv_copy(char *const *v); /* NULL on ENOMEM */
 bool strv_contains(char *const *v, const char *s);

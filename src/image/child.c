@@ -66,10 +66,6 @@ struct walk {
         struct berr *err;
 };
 
-static int cmp_names(const void *x, const void *y) {
-        return strcmp(*(char *const *) x, *(char *const *) y);
-}
-
 /* The names in a directory, sorted (so a layer's tar is reproducible). */
 static int sorted_names(int dfd, char ***ret) {
         int fd = dup(dfd);
@@ -99,8 +95,7 @@ static int sorted_names(int dfd, char ***ret) {
                 strv_free(v);
                 return r;
         }
-        if (n > 1)
-                qsort(v, n, sizeof(*v), cmp_names);
+        strv_sort(v);
         *ret = v;
         return (int) n;
 }
