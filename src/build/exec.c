@@ -1777,15 +1777,25 @@ int build_context_extract(int fd, const char *dir, struct berr *err) {
                         break;
                 }
                 if (!p || *p == '/' || !strcmp(p, "..") ||
-                    str_startswith(p, "../") || strstr(p, "/../")) {
+                    str_startswith(p, "../") || strstr(p, "/../") ||
+                    str_endswith(p, "/..")) {
                         r = berr_setx(err, EPERM,
                                       "build context: entry '%s' leaves the "
                                       "context",
                                       p ? p : "");
                         break;
                 }
-                archive_entry_set_pathname(e, full);
                 const char *hl = archive_entry_hardlink(e);
+                if (hl && (*hl == '/' || !strcmp(hl, "..") ||
+                           str_startswith(hl, "../") || strstr(hl, "/../") ||
+                           str_endswith(hl, "/.."))) {
+                        r = berr_setx(err, EPERM,
+                                      "build context: hard link '%s' to '%s' "
+                                      "leaves the context",
+                                      p, hl);
+                        break;
+                }
+                archive_entry_set_pathname(e, full);
                 if (hl) {
                         _cleanup_free_ char *hf = str_printf("%s/%s", dir, hl);
                         if (!hf) {

@@ -411,3 +411,42 @@ def test_same_config_as_dockerd(engine, dockerd, tmp_path, k, unique):
         hists.append(history(e, tag))
     assert configs[0] == configs[1]
     assert hists[0] == hists[1]
+
+
+def test_context_tar_cannot_escape(engine, tmp_path, unique):
+    """A hostile context (the API takes any tar): entries and hard links
+    that climb out of the context are refused, nothing lands outside."""
+    import io
+    import tarfile
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim"
+    victim.write_text("keep\n")
+    df = f"FROM {engine.image}\nCOPY . /c/\n".encode()
+    cases = []
+    for kind in ("dotdot", "abs", "hardlink"):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            ti = tarfile.TarInfo("Dockerfile")
+            ti.size = len(df)
+            t.addfile(ti, io.BytesIO(df))
+            if kind == "dotdot":
+                ti = tarfile.TarInfo("../../../../../../" + str(victim)[1:])
+                ti.size = 4
+                t.addfile(ti, io.BytesIO(b"evil"))
+            elif kind == "abs":
+                ti = tarfile.TarInfo(str(victim))
+                ti.size = 4
+                t.addfile(ti, io.BytesIO(b"evil"))
+            else:
+                ti = tarfile.TarInfo("link")
+                ti.type = tarfile.LNKTYPE
+                ti.linkname = "../../../../../../" + str(victim)[1:]
+                t.addfile(ti)
+        cases.append((kind, buf.getvalue()))
+    for kind, data in cases:
+        rc, out, err = build(engine, "-t", unique + "-esc", "-", input=data,
+                             check=False)
+        assert rc != 0, kind
+        assert "leaves the context" in err, (kind, err)
+        assert victim.read_text() == "keep\n"
