@@ -68,15 +68,26 @@ static int open_parent(int rootfd, const char *path, char **ret_name) {
         return fd;
 }
 
-int fs_mkdir_p(int rootfd, const char *path, int uid, int gid,
-               struct berr *err) {
-        _cleanup_free_ char *p = strdup(path);
+/* `path` cleaned lexically, in a new string; *ret_rel points past its
+ * leading '/'s (relative to a root). */
+static char *clean_rel(const char *path, char **ret_rel) {
+        char *p = strdup(path);
         if (!p)
-                return -ENOMEM;
+                return NULL;
         ignore_clean_path(p);
         char *rel = p;
         while (*rel == '/')
                 rel++;
+        *ret_rel = rel;
+        return p;
+}
+
+int fs_mkdir_p(int rootfd, const char *path, int uid, int gid,
+               struct berr *err) {
+        char *rel;
+        _cleanup_free_ char *p = clean_rel(path, &rel);
+        if (!p)
+                return -ENOMEM;
         if (!*rel || !strcmp(rel, "."))
                 return 0;
         for (char *s = rel;; s++) {
@@ -350,13 +361,11 @@ int fs_copy(int srcroot, const char *src, int dstroot, const char *dest,
 
 static int extract_entry(struct archive *a, struct archive_entry *e,
                          int dstroot, const char *dest, struct berr *err) {
-        _cleanup_free_ char *p = strdup(archive_entry_pathname(e) ?: "");
+        char *rel;
+        _cleanup_free_ char *p =
+                clean_rel(archive_entry_pathname(e) ?: "", &rel);
         if (!p)
                 return -ENOMEM;
-        ignore_clean_path(p);
-        char *rel = p;
-        while (*rel == '/')
-                rel++;
         if (!strcmp(rel, "..") || str_startswith(rel, "../"))
                 return berr_setx(err, EPERM,
                                  "ADD: archive entry '%s' leaves its "

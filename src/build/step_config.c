@@ -254,6 +254,24 @@ static int do_arg(struct bx *b, struct stage_run *st, const struct df_instr *in,
         return 0;
 }
 
+/* USER, STOPSIGNAL: one word, expanded, into config field `field`;
+ * "KEYWORD word" for history. */
+static int one_word(struct bx *b, struct stage_run *st,
+                    const struct df_instr *in, const char *field,
+                    char **ret_text) {
+        const char *kw = df_kind_name(in->kind);
+        if (in->n_args != 1)
+                return berr_setx(b->err, EINVAL,
+                                 "%s requires exactly one argument", kw);
+        _cleanup_free_ char *w = NULL;
+        int r = bx_expand(b, st, in->args[0], &w);
+        if (r < 0)
+                return r;
+        json_object_set_new(st->cfg, field, json_string(w));
+        *ret_text = str_printf("%s %s", kw, w);
+        return *ret_text ? 0 : -ENOMEM;
+}
+
 int bx_config_instr(struct bx *b, struct stage_run *st,
                     const struct df_instr *in) {
         _cleanup_free_ char *text = NULL;
@@ -334,18 +352,9 @@ int bx_config_instr(struct bx *b, struct stage_run *st,
                 text = t;
                 break;
         }
-        case DF_USER: {
-                _cleanup_free_ char *u = NULL;
-                r = in->n_args == 1 ? bx_expand(b, st, in->args[0], &u)
-                                    : berr_setx(b->err, EINVAL,
-                                                "USER requires exactly one "
-                                                "argument");
-                if (r >= 0) {
-                        json_object_set_new(st->cfg, "User", json_string(u));
-                        text = str_printf("USER %s", u);
-                }
+        case DF_USER:
+                r = one_word(b, st, in, "User", &text);
                 break;
-        }
         case DF_VOLUME: {
                 json_t *vols = bx_obj_field(st->cfg, "Volumes");
                 char *t = NULL;
@@ -371,19 +380,9 @@ int bx_config_instr(struct bx *b, struct stage_run *st,
                 text = t;
                 break;
         }
-        case DF_STOPSIGNAL: {
-                _cleanup_free_ char *sgn = NULL;
-                r = in->n_args == 1 ? bx_expand(b, st, in->args[0], &sgn)
-                                    : berr_setx(b->err, EINVAL,
-                                                "STOPSIGNAL requires exactly "
-                                                "one argument");
-                if (r >= 0) {
-                        json_object_set_new(st->cfg, "StopSignal",
-                                            json_string(sgn));
-                        text = str_printf("STOPSIGNAL %s", sgn);
-                }
+        case DF_STOPSIGNAL:
+                r = one_word(b, st, in, "StopSignal", &text);
                 break;
-        }
         case DF_HEALTHCHECK:
                 r = do_healthcheck(b, st, in, &text);
                 break;
