@@ -93,6 +93,11 @@ export BERTH_PROBE="$ROOT/build/tests/berth-probe"
         --junitxml="$RESULTS/integration.xml" "$@"
 count_junit "$RESULTS/integration.xml"
 
+step "security tests (tests/security: one file per hole an attacker found)"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/security \
+        --junitxml="$RESULTS/security.xml"
+count_junit "$RESULTS/security.xml"
+
 step "integration tests against the ASan+UBSan build of berth-runtime"
 # Leak checking stays off here: LeakSanitizer's tracer cannot attach to a
 # process that has entered a container's pid namespace for its children

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -389,6 +391,41 @@ int fd_recv(int sock, int *ret_fd, void *data, size_t len) {
         else if (fd >= 0)
                 close(fd);
         return (int) n;
+}
+
+static void close_span(unsigned lo, unsigned hi) {
+        if (lo > hi)
+                return;
+        if (syscall(SYS_close_range, lo, hi, 0) == 0)
+                return;
+        /* close_range is 5.9+; without it, walk up to the descriptor
+         * limit (a descriptor cannot be numbered at or above it). */
+        struct rlimit rl;
+        unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+                                       rl.rlim_cur != RLIM_INFINITY &&
+                                       rl.rlim_cur < (1U << 20)
+                               ? (unsigned) rl.rlim_cur
+                               : (1U << 20);
+        for (unsigned fd = lo; fd <= hi && fd < max; fd++)
+                close((int) fd);
+}
+
+void close_fds_except(int lo, const int *keep, size_t n) {
+        unsigned next = lo < 0 ? 0 : (unsigned) lo;
+        for (;;) {
+                /* the smallest kept descriptor at or above `next` */
+                int k = -1;
+                for (size_t i = 0; i < n; i++)
+                        if (keep[i] >= 0 && (unsigned) keep[i] >= next &&
+                            (k < 0 || keep[i] < k))
+                                k = keep[i];
+                if (k < 0)
+                        break;
+                if ((unsigned) k > next)
+                        close_span(next, (unsigned) k - 1);
+                next = (unsigned) k + 1;
+        }
+        close_span(next, ~0U);
 }
 
 int proc_start_time(pid_t pid, uint64_t *ret) {

@@ -49,6 +49,13 @@ int rm_rf_at(int dirfd, const char *name);
 int fd_send(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, int *ret_fd, void *data, size_t len);
 
+/* Close every descriptor numbered `lo` or above except the `n` listed in
+ * `keep` (negative entries are ignored).  Meant for a forked child that is
+ * about to enter a container: afterwards nothing of its parent's (host
+ * directories, cgroup handles, state files) can be reached through
+ * /proc/self/fd.  Async-signal-safe: no allocation. */
+void close_fds_except(int lo, const int *keep, size_t n);
+
 /* Process start time (field 22 of /proc/PID/stat), used to tell a live
  * container process from a recycled pid. */
 int proc_start_time(pid_t pid, uint64_t *ret);

@@ -95,6 +95,16 @@ static int exec_child(const struct spec *s, struct spec_process *p, int pidfd,
                       int sync_fd, int console_fd, unsigned preserve_fds,
                       const struct seccomp_prog *prog) {
         struct berr err = {0};
+        /* We are a fork of the shim or of `berth-runtime exec`, with every
+         * descriptor they hold: state directories, cgroup handles, the
+         * shim's sockets.  Marking them close-on-exec is not enough — the
+         * program and cwd look-ups below would reach them through
+         * /proc/self/fd/N (CVE-2024-21626).  Close all but the sync and
+         * console sockets and the pidfd (an anonymous inode: nothing to
+         * walk through, and closed right after setns) before joining
+         * anything. */
+        int keep[3] = {sync_fd, console_fd, pidfd};
+        close_fds_except(3 + (int) preserve_fds, keep, ELEMENTSOF(keep));
         enum sync_type t;
         int r = sync_recv(sync_fd, &t, NULL, NULL);
         if (r < 0 || t != SYNC_GO)

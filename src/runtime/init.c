@@ -33,21 +33,76 @@
 #define IOPRIO_WHO_PROCESS 1
 #endif
 
-int process_find_exe(const struct spec_process *p, char **ret,
+/* Look `path` (absolute in the container) up inside the container's root:
+ * RESOLVE_IN_ROOT keeps "..", absolute symlinks and the like inside it,
+ * RESOLVE_NO_MAGICLINKS refuses /proc/self/fd/N-style links, which are the
+ * one way a path can name something outside a root (CVE-2024-21626).
+ * Returns 0 and the verdict of the candidate: 1 runnable, or a negative
+ * errno saying why not. */
+static int exe_check(int rootfd, const char *path) {
+        _cleanup_close_ int fd = rootfs_open_in_root(rootfd, path, O_PATH);
+        if (fd < 0)
+                return fd;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        /* faccessat2 on the descriptor: the check sees exactly the inode
+         * we resolved, with the credentials the program will run with. */
+        if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) <
+            0)
+                return -errno;
+        return 1;
+}
+
+static int exe_error(int r, const char *name, struct berr *err) {
+        if (r == -ELOOP || r == -EXDEV)
+                return berr_setx(err, EPERM,
+                                 "exec: \"%s\": refused: the path leaves the "
+                                 "container or goes through a magic link "
+                                 "(such as /proc/self/fd/N)",
+                                 name);
+        if (r == -EISDIR)
+                return berr_setx(err, EACCES, "exec: \"%s\": is a directory",
+                                 name);
+        return berr_set(err, r, "exec: \"%s\"", name);
+}
+
+/* `dir`/`name` as an absolute path in the container; a relative `dir`
+ * (or "" in PATH, meaning ".") is taken from the working directory. */
+static int exe_candidate(const char *cwd, const char *dir, const char *name,
+                         char *buf, size_t size) {
+        int n;
+        if (dir[0] == '/')
+                n = snprintf(buf, size, "%s/%s", dir, name);
+        else
+                n = snprintf(buf, size, "%s/%s%s%s", cwd, dir, *dir ? "/" : "",
+                             name);
+        return n > 0 && (size_t) n < size ? 0 : -ENAMETOOLONG;
+}
+
+int process_find_exe(int rootfd, const struct spec_process *p, char **ret,
                      struct berr *err) {
         const char *name = p->args && p->args[0] ? p->args[0] : NULL;
         if (!name || !*name)
                 return berr_setx(err, EINVAL, "process.args must not be empty");
+        const char *cwd = p->cwd ? p->cwd : "/";
+        char full[PATH_MAX];
         if (strchr(name, '/')) {
-                struct stat st;
-                if (stat(name, &st) < 0)
-                        return berr_set(err, errno, "exec: \"%s\"", name);
-                if (S_ISDIR(st.st_mode))
-                        return berr_setx(err, EACCES,
-                                         "exec: \"%s\": is a directory", name);
-                if (faccessat(AT_FDCWD, name, X_OK, AT_EACCESS) < 0)
-                        return berr_set(err, errno, "exec: \"%s\"", name);
-                *ret = strdup(name);
+                int r = 0;
+                if (name[0] == '/') {
+                        if (strlen(name) >= sizeof(full))
+                                r = -ENAMETOOLONG;
+                        else
+                                snprintf(full, sizeof(full), "%s", name);
+                } else
+                        r = exe_candidate(cwd, "", name, full, sizeof(full));
+                if (r >= 0)
+                        r = exe_check(rootfd, full);
+                if (r < 0)
+                        return exe_error(r, name, err);
+                *ret = strdup(full);
                 return *ret ? 0 : -ENOMEM;
         }
         const char *path = strv_env_get(p->env, "PATH");
@@ -57,26 +112,30 @@ int process_find_exe(const struct spec_process *p, char **ret,
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        int saw_eacces = 0;
-        char *save = NULL;
-        for (char *dir = strtok_r(copy, ":", &save); dir;
-             dir = strtok_r(NULL, ":", &save)) {
-                char full[PATH_MAX];
-                if (snprintf(full, sizeof(full), "%s/%s", *dir ? dir : ".",
-                             name) >= (int) sizeof(full))
+        int saw_eacces = 0, saw_escape = 0;
+        /* strsep, not strtok: an empty PATH entry means the cwd */
+        char *rest = copy;
+        for (char *dir; (dir = strsep(&rest, ":"));) {
+                if (exe_candidate(cwd, dir, name, full, sizeof(full)) < 0)
                         continue;
-                struct stat st;
-                if (stat(full, &st) < 0 || S_ISDIR(st.st_mode))
-                        continue;
-                if (faccessat(AT_FDCWD, full, X_OK, AT_EACCESS) < 0) {
+                int r = exe_check(rootfd, full);
+                if (r == -EACCES || r == -EPERM)
                         saw_eacces = 1;
+                if (r == -ELOOP || r == -EXDEV)
+                        saw_escape = 1;
+                if (r < 0)
                         continue;
-                }
                 *ret = strdup(full);
                 return *ret ? 0 : -ENOMEM;
         }
         if (saw_eacces)
                 return berr_setx(err, EACCES, "exec: \"%s\": permission denied",
+                                 name);
+        if (saw_escape)
+                return berr_setx(err, ENOENT,
+                                 "exec: \"%s\": executable file not found in "
+                                 "$PATH (entries through magic links such as "
+                                 "/proc/self/fd/N were skipped)",
                                  name);
         return berr_setx(err, ENOENT,
                          "exec: \"%s\": executable file not found in $PATH",
@@ -158,6 +217,36 @@ static int set_user(const struct spec_process *p, struct berr *err) {
         return 0;
 }
 
+static int cwd_error(int r, const char *cwd, struct berr *err) {
+        if (r == -ELOOP || r == -EXDEV)
+                return berr_setx(err, EPERM,
+                                 "process.cwd: '%s' is refused: it leaves the "
+                                 "container or goes through a magic link "
+                                 "(such as /proc/self/fd/N)",
+                                 cwd);
+        if (r == -ENOTDIR)
+                return berr_setx(err, ENOTDIR,
+                                 "process.cwd: '%s' is not a directory", cwd);
+        return berr_set(err, r, "process.cwd: '%s'", cwd);
+}
+
+static int cwd_check_or_create(int rootfd, const char *cwd, struct berr *err) {
+        int fd = rootfs_open_in_root(rootfd, cwd, O_PATH | O_DIRECTORY);
+        if (fd >= 0) {
+                close(fd);
+                return 0;
+        }
+        if (fd != -ENOENT)
+                return cwd_error(fd, cwd, err);
+        struct berr e = {0};
+        fd = rootfs_mkdir_in_root(rootfd, cwd, false, &e);
+        if (fd < 0)
+                return berr_setx(err, -fd, "process.cwd: create '%s': %s", cwd,
+                                 e.msg[0] ? e.msg : strerror(-fd));
+        close(fd);
+        return 0;
+}
+
 int process_prepare(struct process_plan *plan, struct berr *err) {
         const struct spec_process *p = plan->p;
         int r = set_rlimits(p, err);
@@ -210,14 +299,23 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
                 return r;
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                 return berr_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+        /* Everything below resolves paths from the container's config or
+         * image.  We are inside the container's root already and hold no
+         * descriptor of the host (the caller closed them), and every
+         * look-up still goes through RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+         * from our root, so neither a leaked descriptor nor a symlink can
+         * take it outside. */
+        _cleanup_close_ int rootfd =
+                open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return berr_set(err, errno, "open the container's root");
+        const char *cwd = p->cwd ? p->cwd : "/";
         /* Like runc, a missing working directory is made (as root, before
-         * the user switch); we are inside the container's root already. */
-        if (p->cwd && access(p->cwd, F_OK) < 0 && errno == ENOENT) {
-                r = mkdir_p(p->cwd, 0755);
-                if (r < 0)
-                        return berr_set(err, r, "process.cwd: create '%s'",
-                                        p->cwd);
-        }
+         * the user switch) — but only after the path was checked, and
+         * only inside the root. */
+        r = cwd_check_or_create(rootfd, cwd, err);
+        if (r < 0)
+                return r;
         r = set_user(p, err);
         if (r < 0)
                 return r;
@@ -238,8 +336,13 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
                 return berr_set(err, errno, "process.noNewPrivileges");
         if (p->user.has_umask)
                 umask((mode_t) p->user.umask);
-        const char *cwd = p->cwd ? p->cwd : "/";
-        if (chdir(cwd) < 0)
+        /* Opened again with the user's credentials, so a directory the
+         * user may not enter is refused as chdir would refuse it. */
+        _cleanup_close_ int cwdfd =
+                rootfs_open_in_root(rootfd, cwd, O_PATH | O_DIRECTORY);
+        if (cwdfd < 0)
+                return cwd_error(cwdfd, cwd, err);
+        if (fchdir(cwdfd) < 0)
                 return berr_set(err, errno, "process.cwd: chdir to '%s'", cwd);
         /* CVE-2024-21626: a cwd reached through a leaked host fd would lie
          * outside our root; getcwd then reports it as unreachable. */
@@ -248,7 +351,7 @@ int process_prepare(struct process_plan *plan, struct berr *err) {
                 return berr_setx(err, EPERM,
                                  "process.cwd: '%s' is outside the container",
                                  cwd);
-        return process_find_exe(p, &plan->exe, err);
+        return process_find_exe(rootfd, p, &plan->exe, err);
 }
 
 int process_finish(const struct process_plan *plan, struct berr *err) {
@@ -298,20 +401,31 @@ static int join_namespaces(const struct init_args *a, struct berr *err) {
  * here is what CVE-2024-21626 used. */
 static void close_all_but(const struct init_args *a) {
         int keep[2] = {a->sync_fd, a->exec_listen_fd};
-        if (keep[0] > keep[1]) {
-                int tmp = keep[0];
-                keep[0] = keep[1];
-                keep[1] = tmp;
-        }
-        unsigned lo = 3 + a->preserve_fds;
-        for (int i = 0; i < 2; i++) {
-                if (keep[i] < (int) lo)
-                        continue;
-                if ((unsigned) keep[i] > lo)
-                        syscall(SYS_close_range, lo, (unsigned) keep[i] - 1, 0);
-                lo = (unsigned) keep[i] + 1;
-        }
-        syscall(SYS_close_range, lo, ~0U, 0);
+        close_fds_except(3 + (int) a->preserve_fds, keep, ELEMENTSOF(keep));
+}
+
+/* The first thing init does: drop every descriptor it inherited from the
+ * runtime (state directory, cgroup handles, the bundle) but the ones the
+ * steps before the user program need — the sync and console sockets, the
+ * listening exec.sock, the namespaces to join and the premade mounts.  No
+ * host directory is open from here on while a path from the config or
+ * the image is resolved. */
+static int close_inherited(const struct init_args *a) {
+        size_t n_mounts = a->mount_fds ? a->spec->n_mounts : 0;
+        size_t k = 0;
+        _cleanup_free_ int *keep =
+                malloc((3 + _SPEC_NS_MAX + n_mounts) * sizeof(int));
+        if (!keep)
+                return -ENOMEM;
+        keep[k++] = a->sync_fd;
+        keep[k++] = a->exec_listen_fd;
+        keep[k++] = a->console_fd;
+        for (size_t i = 0; i < _SPEC_NS_MAX; i++)
+                keep[k++] = a->ns_fds[i];
+        for (size_t i = 0; i < n_mounts; i++)
+                keep[k++] = a->mount_fds[i];
+        close_fds_except(3 + (int) a->preserve_fds, keep, k);
+        return 0;
 }
 
 void container_init(const struct init_args *a) {
@@ -327,6 +441,10 @@ void container_init(const struct init_args *a) {
         r = sync_recv(fd, &t, NULL, &state_json);
         if (r < 0 || t != SYNC_GO)
                 _exit(1);
+        if (close_inherited(a) < 0)
+                fail(fd, -ENOMEM,
+                     (berr_setx(&err, ENOMEM, "close inherited descriptors"),
+                      &err));
 
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)

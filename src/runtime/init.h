@@ -48,8 +48,10 @@ int process_prepare(struct process_plan *plan, struct berr *err);
 /* Last steps right before execve: seccomp, final caps, ambient caps. */
 int process_finish(const struct process_plan *plan, struct berr *err);
 /* Resolve p->args[0] against PATH from p->env (like execvp, but with the
- * container's PATH, not ours).  Caller frees. */
-int process_find_exe(const struct spec_process *p, char **ret,
+ * container's PATH, not ours), every candidate looked up inside `rootfd`
+ * (the container's root) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS.
+ * *ret is the absolute path in the container; caller frees. */
+int process_find_exe(int rootfd, const struct spec_process *p, char **ret,
                      struct berr *err);
 /* Mark fds >= 3 + preserve close-on-exec, and clear it for preserved. */
 void process_close_fds(unsigned preserve_fds);
