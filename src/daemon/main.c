@@ -428,7 +428,10 @@ int main(int argc, char **argv) {
         chmod(d.data_root, 0711);
         chmod(d.exec_root, 0700);
         d.ctr_dirfd = open_dir(ctrs, 0710);
-        d.vol_dirfd = open_dir(vols, 0701);
+        /* 0700: a container can write a setuid-root program into a volume;
+         * no other host user may reach it (CVE-2021-41091 class).  Containers
+         * reach their volumes through mounts, never through this path. */
+        d.vol_dirfd = open_dir(vols, 0700);
         d.shims_dirfd = open_dir(shims, 0700);
         _cleanup_free_ char *nets = str_printf("%s/network", d.data_root);
         d.net_dirfd = nets ? open_dir(nets, 0700) : -1;

@@ -108,7 +108,7 @@ int volume_get_or_create(struct daemon *d, const char *name, json_t *labels,
                 char rnd[17];
                 random_hex(rnd, 8);
                 snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-                if (mkdirat(d->vol_dirfd, tmp, 0701) < 0)
+                if (mkdirat(d->vol_dirfd, tmp, 0700) < 0)
                         return berr_set(err, errno, "create volume '%s'", name);
                 _cleanup_free_ char *data = str_printf("%s/_data", tmp);
                 _cleanup_free_ char *meta = str_printf("%s/volume.json", tmp);
