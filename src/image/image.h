@@ -259,3 +259,6 @@ int image_tmpdir(struct image_store *s, const char *prefix, char **ret_path,
 int image_mount_overlay(char *const *lowers, const char *empty,
                         const char *upper, const char *work, const char *target,
                         struct berr *err);
+/* Mount overlays the way kernels before 6.8 must (one mount(2) option
+ * string) even where "lowerdir+" works: for tests of that path. */
+void image_overlay_force_legacy(bool on);

@@ -552,8 +552,9 @@ static char *v2_missing_hint(const struct cgroup *cg, size_t h, size_t depth,
                 return str_printf("controller '%s' is not enabled in '%s'%s",
                                   cg_ctrl_name(c), at ? at : "",
                                   d <= cg->first_created[h]
-                                          ? "; berth enables controllers "
-                                            "only in groups it creates"
+                                          ? " and the kernel refused to "
+                                            "enable it there (processes "
+                                            "in that group itself?)"
                                           : "");
         }
         return NULL;
@@ -753,8 +754,13 @@ static int create_in(struct cgroup *cg, size_t h, bool exclusive,
                 return berr_set(err, root, "open cgroup hierarchy '%s'",
                                 hi->mount);
         bool cpuset = !hi->v2 && (hi->ctrls & CG_CTRL_BIT(CG_CTRL_CPUSET));
+        /* Only a pure v2 host: on a hybrid one the unified hierarchy holds
+         * no controller berth's limits need from its ancestors. */
+        bool delegate = hi->v2 && cg->layout->mode == CGROUP_MODE_V2;
         _cleanup_close_ int cur = -1;
         int parent = root;
+        if (delegate)
+                cg_v2_delegate_path(root);
         const char *p = cg->rel;
         for (size_t i = 0; i < cg->ncomp; i++) {
                 const char *e = strchrnul(p, '/');
@@ -797,6 +803,8 @@ static int create_in(struct cgroup *cg, size_t h, bool exclusive,
                         r = cg_v2_enable_subtree(cg, h, i + 1, fd, err);
                 else if (!made && leaf)
                         r = check_unused(cg, h, fd, err);
+                else if (!made && delegate)
+                        cg_v2_delegate_path(fd);
                 if (cur >= 0)
                         close(cur);
                 cur = fd;

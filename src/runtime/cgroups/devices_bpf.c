@@ -111,24 +111,37 @@ int cg_bpf_devices_attach(int cgfd, const struct spec_dev_rule *rules, size_t n,
         int r = cg_bpf_devices_build(rules, n, &insns, &ni);
         if (r < 0)
                 return r;
-        char log[4096] = "";
         union bpf_attr load = {0};
         load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
         load.insns = (uint64_t) (uintptr_t) insns;
         load.insn_cnt = (uint32_t) ni;
         load.license = (uint64_t) (uintptr_t) "Apache";
-        load.log_buf = (uint64_t) (uintptr_t) log;
-        load.log_size = sizeof(log);
-        load.log_level = 1;
+        /* No verifier log on the first try: before Linux 6.4 a log that
+         * does not fit its buffer fails the load itself with ENOSPC, even
+         * for a program the verifier accepts. */
         int prog = sys_bpf(BPF_PROG_LOAD, &load);
         if (prog < 0) {
-                /* The verifier's reason is at the end of its log. */
-                size_t len = strnlen(log, sizeof(log));
-                const char *tail = log + (len > 240 ? len - 240 : 0);
-                return berr_set(err, prog,
-                                "linux.resources.devices: load the device "
-                                "filter (verifier: ...%s)",
-                                tail);
+                /* Load again with a log, only to say why: the verifier's
+                 * reason is at its end (which a truncated log before 6.4
+                 * still has, cut short at the buffer). */
+                _cleanup_free_ char *log = calloc(1, 1 << 16);
+                if (log) {
+                        load.log_buf = (uint64_t) (uintptr_t) log;
+                        load.log_size = 1 << 16;
+                        load.log_level = 1;
+                        int again = sys_bpf(BPF_PROG_LOAD, &load);
+                        if (again >= 0) /* it passed this time: keep it */
+                                prog = again;
+                }
+                if (prog < 0) {
+                        size_t len = log ? strnlen(log, 1 << 16) : 0;
+                        const char *tail =
+                                log ? log + (len > 240 ? len - 240 : 0) : "";
+                        return berr_set(err, prog,
+                                        "linux.resources.devices: load the "
+                                        "device filter (verifier: ...%s)",
+                                        tail);
+                }
         }
         _cleanup_close_ int pfd = prog;
         /* Programs attached before (an earlier `update`): replaced once the

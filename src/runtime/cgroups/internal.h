@@ -179,6 +179,13 @@ int cg_v2_apply(struct cgroup *cg, size_t h, const struct spec_resources *r,
 /* Enable every controller available to the new inner node at `fd` (its
  * cgroup.controllers) in its cgroup.subtree_control.  Only called on
  * directories this process just made. */
+/* On a pure v2 host, a parent the container's group goes below but that
+ * berth did not make (the root, a --cgroup-parent): enable there the
+ * controllers berth's limits need and the parent has but does not pass
+ * down — as runc and crun do, and as systemd does at the root of its
+ * hosts.  Nothing is written when they are on already; failures are left
+ * for the limit writes to report. */
+void cg_v2_delegate_path(int fd);
 int cg_v2_enable_subtree(struct cgroup *cg, size_t h, size_t depth, int fd,
                          struct berr *err);
 int cg_v2_hugetlb(struct cgroup *cg, size_t h, const struct spec_resources *r,
