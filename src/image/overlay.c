@@ -186,8 +186,8 @@ static int mount_legacy(char *const *lowers, size_t n, const char *empty,
                         return berr_set(err, errno,
                                         "open the working directory");
                 if (chdir(base) < 0)
-                        return berr_set(err, errno, "enter the layer store '%s'",
-                                        base);
+                        return berr_set(err, errno,
+                                        "enter the layer store '%s'", base);
         }
         int r = mount("overlay", target, "overlay", 0, buf);
         int e = errno;

@@ -81,14 +81,15 @@ int cg_v2_enable_subtree(struct cgroup *cg, size_t h, size_t depth, int fd,
 
 void cg_v2_delegate_path(int fd) {
         /* The controllers a container's limits and docker's stats use. */
-        static const enum cg_ctrl wanted[] = {CG_CTRL_CPU, CG_CTRL_CPUSET,
-                                              CG_CTRL_IO,  CG_CTRL_MEMORY,
+        static const enum cg_ctrl wanted[] = {CG_CTRL_CPU,  CG_CTRL_CPUSET,
+                                              CG_CTRL_IO,   CG_CTRL_MEMORY,
                                               CG_CTRL_PIDS, CG_CTRL_HUGETLB};
         _cleanup_free_ char *avail = NULL, *on = NULL;
         if (read_file_at(fd, "cgroup.controllers", 4096, &avail, NULL) < 0 ||
             read_file_at(fd, "cgroup.subtree_control", 4096, &on, NULL) < 0)
                 return;
-        uint32_t have = cg_ctrl_parse_list(avail), done = cg_ctrl_parse_list(on);
+        uint32_t have = cg_ctrl_parse_list(avail),
+                 done = cg_ctrl_parse_list(on);
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
                 uint32_t bit = CG_CTRL_BIT(wanted[i]);
                 if (!(have & bit) || (done & bit))
