@@ -28,7 +28,8 @@ static char *at(const char *rel) {
 
 static void put(const char *rel, const char *text) {
         char *p = at(rel);
-        assert_int_equal(write_file_at(AT_FDCWD, p, text, O_CREAT | O_TRUNC), 0);
+        assert_int_equal(write_file_at(AT_FDCWD, p, text, O_CREAT | O_TRUNC),
+                         0);
         free(p);
 }
 
@@ -137,13 +138,14 @@ static void test_legacy_too_many_layers_is_a_clear_error(void **state) {
         enum { N = 300 };
         char *lowers[N + 1];
         for (int i = 0; i < N; i++)
-                lowers[i] = str_printf(
-                        "%s/layers/%064d/diff", base, i); /* sha256-long */
+                lowers[i] = str_printf("%s/layers/%064d/diff", base,
+                                       i); /* sha256-long */
         lowers[N] = NULL;
         char *empty = at("empty"), *mnt = at("mnt");
         struct berr e = {0};
-        assert_int_equal(image_mount_overlay(lowers, empty, NULL, NULL, mnt, &e),
-                         -E2BIG);
+        assert_int_equal(
+                image_mount_overlay(lowers, empty, NULL, NULL, mnt, &e),
+                -E2BIG);
         assert_non_null(strstr(e.msg, "300 layers do not fit"));
         assert_non_null(strstr(e.msg, "Linux 6.8"));
         for (int i = 0; i < N; i++)
