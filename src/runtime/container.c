@@ -710,7 +710,15 @@ static int spawn(const struct runtime_opts *o, const struct create_opts *co,
                         continue;
                 }
                 if (t == SYNC_HOOKS) {
-                        r = hooks_run(s, SPEC_HOOK_PRESTART, sj, err);
+                        /* prestart hooks see the container as "created",
+                         * as crun shows it to them (the namespaces exist,
+                         * the process has not started). */
+                        _cleanup_free_ char *created =
+                                s->n_hooks[SPEC_HOOK_PRESTART]
+                                        ? make_state_json(c, STATUS_CREATED)
+                                        : NULL;
+                        r = hooks_run(s, SPEC_HOOK_PRESTART,
+                                      created ? created : sj, err);
                         if (r >= 0)
                                 r = hooks_run(s, SPEC_HOOK_CREATE_RUNTIME, sj,
                                               err);
@@ -830,6 +838,11 @@ static int load_spec(int dirfd, struct spec **ret, struct berr *err) {
 
 /* poststart and poststop hooks: the runtime spec makes their failures
  * warnings, printed here because the container's fate is already set. */
+static void warn_hook_failed(const struct berr *e, int code, void *ud) {
+        (void) ud;
+        fprintf(stderr, "berth-runtime: warning: %s\n", berr_message(e, code));
+}
+
 static void run_warning_hooks(int dirfd, const struct spec *known,
                               const struct container_state *st,
                               enum spec_hook_kind kind,
@@ -843,10 +856,7 @@ static void run_warning_hooks(int dirfd, const struct spec *known,
         }
         if (s->n_hooks[kind]) {
                 _cleanup_free_ char *sj = state_to_json(st, status, false);
-                struct berr e = {0};
-                if (hooks_run(s, kind, sj, &e) < 0)
-                        fprintf(stderr, "berth-runtime: warning: %s\n",
-                                berr_message(&e, EIO));
+                hooks_run_each(s, kind, sj, warn_hook_failed, NULL);
         }
         spec_free(loaded);
 }

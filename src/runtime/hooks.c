@@ -113,6 +113,23 @@ static int run_one(const struct spec_hook *h, const char *kind,
                          h->path, WTERMSIG(status));
 }
 
+size_t hooks_run_each(const struct spec *s, enum spec_hook_kind kind,
+                      const char *state_json, hooks_failed_fn failed,
+                      void *ud) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_hooks[kind]; i++) {
+                struct berr e = {0};
+                int r = run_one(&s->hooks[kind][i], kind_names[kind],
+                                state_json, &e);
+                if (r < 0) {
+                        n++;
+                        if (failed)
+                                failed(&e, r, ud);
+                }
+        }
+        return n;
+}
+
 int hooks_run(const struct spec *s, enum spec_hook_kind kind,
               const char *state_json, struct berr *err) {
         for (size_t i = 0; i < s->n_hooks[kind]; i++) {

@@ -477,6 +477,33 @@ def test_hooks_get_state_and_run_in_order(rt, tmp_path):
     assert json.loads(lines[2].split(" ", 1)[1])["status"] == "stopped"
 
 
+def test_failed_poststart_and_poststop_hooks_do_not_stop_the_rest(
+        rt, tmp_path):
+    """The runtime spec: a failing poststart or poststop hook is a warning
+    and the hooks after it still run; prestart hooks see "created"."""
+    log = tmp_path / "hooks.log"
+    script = tmp_path / "hook.sh"
+    script.write_text(f"#!/bin/sh\necho \"$1 $(cat)\" >> {log}\n")
+    script.chmod(0o755)
+    b, cfg = rt.bundle(["true"])
+    cfg["hooks"] = {
+        "prestart": [{"path": str(script), "args": ["hook.sh", "prestart"]}],
+        "poststart": [{"path": "/bin/false"},
+                      {"path": str(script), "args": ["hook.sh", "poststart"]}],
+        "poststop": [{"path": "/bin/false"},
+                     {"path": str(script), "args": ["hook.sh", "poststop"]}],
+    }
+    rt.write(b, cfg)
+    cid = rt.new_id()
+    r = rt.cmd("run", "-b", str(b), cid)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("warning:") == 2, r.stderr
+    lines = log.read_text().splitlines()
+    assert [l.split(" ", 1)[0] for l in lines] == [
+        "prestart", "poststart", "poststop"], lines
+    assert json.loads(lines[0].split(" ", 1)[1])["status"] == "created"
+
+
 def test_failing_create_hook_leaves_nothing(rt):
     b, cfg = rt.bundle(["true"])
     cfg["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
