@@ -20,7 +20,6 @@ int hooks_run(const struct spec *s, enum spec_hook_kind kind,
  * warnings.  `failed` hears of each failure; returns how many failed. */
 typedef void (*hooks_failed_fn)(const struct berr *err, int code, void *ud);
 size_t hooks_run_each(const struct spec *s, enum spec_hook_kind kind,
-                      const char *state_json, hooks_failed_fn failed,
-                      void *ud);
+                      const char *state_json, hooks_failed_fn failed, void *ud);
 
 const char *hooks_kind_name(enum spec_hook_kind kind);
