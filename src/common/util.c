@@ -128,6 +128,41 @@ int parse_u64(const char *s, uint64_t *ret) {
         return 0;
 }
 
+int parse_byte_size(const char *s, int64_t *ret) {
+        if (!s || !*s || *s < '0' || *s > '9')
+                return -EINVAL;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno)
+                return -errno;
+        int shift = 0;
+        switch (*end | 0x20) {
+        case 'k':
+                shift = 10;
+                break;
+        case 'm':
+                shift = 20;
+                break;
+        case 'g':
+                shift = 30;
+                break;
+        case 't':
+                shift = 40;
+                break;
+        default:
+                break;
+        }
+        if (shift)
+                end++;
+        if ((*end | 0x20) == 'b')
+                end++;
+        if (*end || v == 0 || v > (1ULL << 62) >> shift)
+                return -EINVAL;
+        *ret = (int64_t) (v << shift);
+        return 0;
+}
+
 int parse_i64(const char *s, int64_t *ret) {
         if (!s || !*s || *s == ' ' || *s == '+')
                 return -EINVAL;

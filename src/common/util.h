@@ -26,6 +26,10 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_i64(const char *s, int64_t *ret);
 int parse_u32(const char *s, uint32_t *ret);
 int parse_int(const char *s, int *ret);
+/* A byte size as docker's daemon.json writes them: "1073741824", "512m",
+ * "16GB", "2g" (binary units k, m, g, t; an optional trailing b).
+ * -EINVAL unless > 0 and < 2^62. */
+int parse_byte_size(const char *s, int64_t *ret);
 
 /* Whole-file helpers.  read_file_at NUL-terminates; ret_len optional. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret,

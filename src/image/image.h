@@ -30,6 +30,32 @@ int image_store_attach(const char *root, struct image_store **ret,
                        struct berr *err);
 struct image_store *image_store_free(struct image_store *s);
 
+/* The daemon's store: mutations (image_tag, image_remove) never wait for
+ * the store's lock but fail with -EWOULDBLOCK ("the image store is busy")
+ * while another process commits; the caller retries later.  Garbage that
+ * image_remove frees is not removed in the call either: it is moved to a
+ * trash directory that image_store_take_trash hands over (a relative
+ * path, NULL when none), for image_store_remove_trash in another process
+ * (removing gigabytes takes seconds).  A crash leaves it in tmp/, which
+ * the next image_store_open empties. */
+void image_store_set_nonblocking(struct image_store *s, bool nonblocking);
+char *image_store_take_trash(struct image_store *s);
+int image_store_remove_trash(struct image_store *s, const char *trash);
+
+/* Bounds on what bringing in an image writes (SECURITY.md section 5, a
+ * decompression bomb): the uncompressed size of one layer and of all of
+ * an image's layers together.  Loads, imports and pulls that cross one
+ * fail with -EFBIG and a message naming the bound (max-layer-size,
+ * max-image-size), leaving nothing.  0 = the default. */
+#define IMAGE_MAX_LAYER_DEFAULT (16LL << 30)
+#define IMAGE_MAX_IMAGE_DEFAULT (64LL << 30)
+void image_store_set_limits(struct image_store *s, int64_t max_layer,
+                            int64_t max_image);
+/* Start counting an image being brought in (a pull, a load's image):
+ * its layers already present count, those unpacked next are added. */
+int image_budget_begin(struct image_store *s, char *const *diff_ids,
+                       struct berr *err);
+
 /* Find an image by reference (name[:tag], name@sha256:..., name:tag@digest),
  * full id ("sha256:<hex>" or "<hex>") or unique id prefix (>= 4 hex
  * digits, like docker's short ids).  -ENOENT with "No such image: REF". */

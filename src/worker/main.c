@@ -480,6 +480,15 @@ static int run_job(void) {
                 (int) json_integer_value(json_object_get(rc, "max_concurrent"));
         struct berr e = {0};
         int r = image_store_attach(root, &d.images, &e);
+        if (r >= 0) {
+                json_t *lim = json_object_get(p, "limits");
+                image_store_set_limits(
+                        d.images,
+                        (int64_t) json_integer_value(
+                                json_object_get(lim, "max_layer_size")),
+                        (int64_t) json_integer_value(
+                                json_object_get(lim, "max_image_size")));
+        }
         bool registry_job = !strcmp(job, "pull") || !strcmp(job, "push") ||
                             !strcmp(job, "login") || !strcmp(job, "build");
         if (r >= 0 && registry_job) {
