@@ -176,7 +176,7 @@ static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
 struct store_op {
         struct daemon *d;
         struct http_req *r;
-        char *name;   /* the image as the client named it */
+        char *name;    /* the image as the client named it */
         char *new_ref; /* tag: repo[:tag]; NULL: rmi */
         bool force;
         uint64_t deadline_ms;

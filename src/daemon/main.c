@@ -173,9 +173,8 @@ static int load_config(struct options *o, const char *path, bool must) {
                                 json_decref(j);
                                 return -EINVAL;
                         }
-                }
-                else if (!strcmp(k, "insecure-registries") ||
-                         !strcmp(k, "allow-nondistributable-artifacts")) {
+                } else if (!strcmp(k, "insecure-registries") ||
+                           !strcmp(k, "allow-nondistributable-artifacts")) {
                         char ***list = !strcmp(k, "insecure-registries")
                                                ? &o->insecure
                                                : &o->nondistributable;

@@ -119,8 +119,8 @@ int store_prepare_layer(struct image_store *s, int tarfd, const char *diffid,
 }
 
 int store_commit_layer(struct image_store *s, const char *chain,
-                       const char *diffid, const char *tmp,
-                       const char *tarpath, int64_t size, struct berr *err) {
+                       const char *diffid, const char *tmp, const char *tarpath,
+                       int64_t size, struct berr *err) {
         _cleanup_free_ char *bpath =
                 str_printf("blobs/sha256/%s", store_hex(diffid));
         if (!bpath)
@@ -279,8 +279,8 @@ static int load_layers(struct image_store *s, int dirfd, const char *id,
         char **dv = NULL;
         size_t i;
         json_t *l;
-        json_array_foreach(diffs, i, l) strv_push(&dv, json_string_value(l)
-                                                               ?: "");
+        json_array_foreach(diffs, i, l)
+                strv_push(&dv, json_string_value(l) ?: "");
         int r = image_budget_begin(s, dv, err);
         strv_free(dv);
         if (r < 0)
@@ -428,8 +428,7 @@ int image_load(struct image_store *s, int fd, char ***ret_msgs,
         /* The archive's members, confined to the work dir like a layer,
          * and bounded: they are the image's layers (and a few small
          * documents). */
-        r = layer_unpack_max(fd, dirfd, s->max_image + ARCHIVE_META_SLACK,
-                             err);
+        r = layer_unpack_max(fd, dirfd, s->max_image + ARCHIVE_META_SLACK, err);
         if (r == -EFBIG) {
                 char b[32];
                 human_size_si(b, sizeof(b), (double) s->max_image, 3);

@@ -408,8 +408,7 @@ int image_commit_child(struct image_store *s, const struct image_child *c,
                 }
                 empty = entries == 0;
                 if (!empty)
-                        r = store_prepare_layer(s, tfd, diffid, &prepared,
-                                                err);
+                        r = store_prepare_layer(s, tfd, diffid, &prepared, err);
         }
         if (r >= 0) {
                 r = store_lock(s);

@@ -52,11 +52,11 @@ struct source {
         unsigned char *out;
         struct digest *dg;
         int64_t total;
-        int err;        /* errno of a read failure */
+        int err;           /* errno of a read failure */
         int64_t counted;   /* for max-layer-size / max-image-size */
         struct berr bound; /* set when a bound was crossed */
-        bool corrupt;   /* the decompressor refused the data */
-        bool truncated; /* the stream ended inside a member/frame */
+        bool corrupt;      /* the decompressor refused the data */
+        bool truncated;    /* the stream ended inside a member/frame */
 };
 
 static int fill(struct source *src) {
@@ -447,10 +447,9 @@ int image_commit_pull(struct image_store *s, const struct image_pull *p,
         for (size_t i = 0; i < p->n_layers; i++) {
                 if (!p->layers[i].ingest)
                         continue;
-                _cleanup_close_ int dfd = openat(s->rootfd,
-                                                 p->layers[i].ingest->tmp,
-                                                 O_RDONLY | O_DIRECTORY |
-                                                         O_CLOEXEC);
+                _cleanup_close_ int dfd =
+                        openat(s->rootfd, p->layers[i].ingest->tmp,
+                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dfd < 0 || syncfs(dfd) < 0)
                         return berr_set(err, errno, "sync layer %s",
                                         p->layers[i].diff_id);

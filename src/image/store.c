@@ -76,8 +76,7 @@ int store_account(struct image_store *s, int64_t *layer_total, int64_t n,
                                  "(%s): refused",
                                  b);
         }
-        int64_t used =
-                __atomic_add_fetch(&s->image_used, n, __ATOMIC_RELAXED);
+        int64_t used = __atomic_add_fetch(&s->image_used, n, __ATOMIC_RELAXED);
         if (used > s->max_image) {
                 format_bound(b, sizeof(b), s->max_image);
                 return berr_setx(err, EFBIG,
@@ -98,9 +97,9 @@ int image_budget_begin(struct image_store *s, char *const *diff_ids,
         int64_t have = 0;
         size_t i;
         json_t *c;
-        json_array_foreach(chain, i, c) if (store_layer_exists(
-                s, json_string_value(c))) have +=
-                store_layer_size(s, json_string_value(c));
+        json_array_foreach(chain, i,
+                           c) if (store_layer_exists(s, json_string_value(c)))
+                have += store_layer_size(s, json_string_value(c));
         json_decref(chain);
         json_decref(diffs);
         int64_t none = 0;

@@ -75,8 +75,8 @@ int store_write_image_record(struct image_store *s, const char *id,
  * work began) layers/CHAIN.  -EAGAIN when neither the prepared dir nor
  * the layer exists any more (removed meanwhile). */
 int store_commit_layer(struct image_store *s, const char *chain,
-                       const char *diffid, const char *tmp,
-                       const char *tarpath, int64_t size, struct berr *err);
+                       const char *diffid, const char *tmp, const char *tarpath,
+                       int64_t size, struct berr *err);
 
 /* "tmp/PREFIX-RANDOM", relative to the root. */
 char *store_tmp_name(const char *prefix);

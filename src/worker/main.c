@@ -133,8 +133,13 @@ static void on_progress(const char *id, const char *status, int64_t cur,
 }
 
 static void emit_error(int fd, const char *msg) {
-        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", msg,
-                           "error", msg));
+        /* Messages quote names from archives and registries, which need
+         * not be UTF-8: unescaped, jansson would refuse the line and the
+         * error would be lost. */
+        _cleanup_free_ char *clean = str_utf8_clean(msg);
+        const char *m = clean ? clean : "error (out of memory)";
+        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", m,
+                           "error", m));
 }
 
 /* X-Registry-Auth: base64url JSON, or {} / nothing. */
