@@ -298,6 +298,7 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                         return berr_set(err, r, "replace '%.200s'", raw);
                 if (r == 0 && mkdirat(parent, base, 0755) < 0)
                         return berr_set(err, errno, "mkdir '%.200s'", raw);
+                set_meta(parent, base, e, false);
                 {
                         _cleanup_close_ int d =
                                 openat(parent, base,
@@ -306,7 +307,6 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                         if (d >= 0)
                                 set_xattrs(d, e);
                 }
-                set_meta(parent, base, e, false);
                 return 0;
         case AE_IFREG: {
                 r = remove_existing(parent, base, false);
@@ -321,9 +321,11 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                 r = write_data(src, fd);
                 if (r < 0)
                         return berr_set(err, r, "write '%.200s'", raw);
-                set_xattrs(fd, e);
-                /* chown before chmod: chown clears set-id bits. */
+                /* chown before chmod: chown clears set-id bits; and
+                 * before the xattrs: it clears security.capability too
+                 * (as moby orders it). */
                 set_meta(parent, base, e, false);
+                set_xattrs(fd, e);
                 return 0;
         }
         case AE_IFLNK: {
