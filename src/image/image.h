@@ -110,9 +110,12 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                  struct berr *err);
 
 /* POST /images/load: read a `docker save` archive or an OCI image layout
- * archive (plain or compressed tar) from `fd` until EOF.  Verifies every
- * digest, unpacks new layers, then creates records and tags; on failure
- * leaves no new image, tag, blob or snapshot.  *ret_msgs gets docker's
+ * archive (plain or compressed tar) from `fd` until EOF.  Per image,
+ * verifies every digest and unpacks new layers in tmp/ (bounded by
+ * max-layer-size / max-image-size), then, under the store's lock,
+ * commits layers, records and tags; an image that fails leaves no
+ * image, tag, blob or snapshot of its own (images committed before it
+ * in the same archive stay, as docker's do).  *ret_msgs gets docker's
  * lines ("Loaded image: busybox:latest", "Loaded image ID: sha256:...").
  * Free with strv_free. */
 int image_load(struct image_store *s, int fd, char ***ret_msgs,
