@@ -311,3 +311,37 @@ def test_loop_answers_while_a_big_load_runs(engine, unique):
     for what, dt in worst.items():
         assert dt < 0.5, (what, dt, worst)
     assert n >= 3
+
+
+def test_loop_never_waits_for_the_store_lock(engine, unique):
+    """Another process holds the image store's lock (as a worker does
+    while it commits): `docker tag` and `rmi` wait for it without the
+    daemon waiting - `_ping` and `images` answer meanwhile - and complete
+    once it is released."""
+    import fcntl
+    lockf = os.path.join(engine.data_root, "image", "lock")
+    results = {}
+    with open(lockf, "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        t0 = time.monotonic()
+
+        def tag():
+            results["tag"] = engine.docker("tag", engine.image,
+                                           unique + "-locked:1", check=False)
+            results["tag_done"] = time.monotonic() - t0
+
+        th = threading.Thread(target=tag)
+        th.start()
+        time.sleep(0.3)
+        worst = 0
+        while time.monotonic() - t0 < 2.0:
+            s = time.monotonic()
+            assert engine.docker("version").returncode == 0
+            assert engine.docker("images", "-q").returncode == 0
+            worst = max(worst, time.monotonic() - s)
+        assert "tag_done" not in results  # it did wait for the lock
+        fcntl.flock(f, fcntl.LOCK_UN)
+    th.join(30)
+    assert results["tag"].returncode == 0, results["tag"].stderr
+    assert worst < 0.5, worst
+    engine.docker("rmi", unique + "-locked:1")
