@@ -31,6 +31,35 @@
 
 /* ---- the context ---- */
 
+/* Why libarchive refused to write entry `name`, in the context's own
+ * terms: the host path of the work directory is not the client's
+ * business, and a refusal is the client's error (EPERM), not the
+ * daemon's. */
+static int context_entry_error(struct archive *w, const char *dir,
+                               const char *name, struct berr *err) {
+        const char *why = archive_error_string(w) ?: "unknown error";
+        int code = archive_errno(w) > 0 ? archive_errno(w) : EIO;
+        if (strstr(why, "through symlink"))
+                return berr_setx(err, EPERM,
+                                 "build context: entry '%s' refused: it "
+                                 "would be written through a symlink of the "
+                                 "context (a path may not leave the context "
+                                 "by a symlink)",
+                                 name ? name : "");
+        /* libarchive names the full host path: keep the part inside. */
+        _cleanup_free_ char *clean = strdup(why);
+        size_t dl = strlen(dir);
+        for (char *at = clean ? strstr(clean, dir) : NULL; at;
+             at = strstr(at, dir)) {
+                size_t skip = dl + (at[dl] == '/' ? 1 : 0);
+                memmove(at, at + skip, strlen(at + skip) + 1);
+        }
+        return berr_setx(err, code,
+                         "build context: entry '%s' could not be "
+                         "extracted: %s",
+                         name ? name : "", clean ? clean : why);
+}
+
 int build_context_extract(int fd, const char *dir, struct berr *err) {
         struct archive *a = archive_read_new();
         struct archive *w = archive_write_disk_new();
@@ -59,7 +88,12 @@ int build_context_extract(int fd, const char *dir, struct berr *err) {
                 goto out;
         }
         while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-                const char *p = archive_entry_pathname(e);
+                /* A copy: the entry's own name is replaced (and freed)
+                 * by set_pathname below, and errors must name it. */
+                _cleanup_free_ char *p =
+                        archive_entry_pathname(e)
+                                ? strdup(archive_entry_pathname(e))
+                                : NULL;
                 _cleanup_free_ char *full =
                         str_printf("%s/%s", dir, p ? p : "");
                 if (!full) {
@@ -108,11 +142,8 @@ int build_context_extract(int fd, const char *dir, struct berr *err) {
                         entries++;
                         continue;
                 }
-                {
-                        r = berr_setx(err, EIO, "build context: '%s': %s", p,
-                                      archive_error_string(w));
-                        break;
-                }
+                r = context_entry_error(w, dir, p, err);
+                break;
         }
         /* docker's CLI, when it adds a Dockerfile from outside the
          * context, ends the tar right after the last entry's data (no

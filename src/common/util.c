@@ -130,6 +130,96 @@ int parse_u64(const char *s, uint64_t *ret) {
         return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n) {
+        unsigned char c = s[0];
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf) {
+                len = 2;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                len = 3;
+                cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                len = 4;
+                cp = c & 0x07;
+        } else
+                return 0;
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF. */
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return 0;
+        return len;
+}
+
+char *str_utf8_clean(const char *s) {
+        size_t n = strlen(s);
+        /* Each invalid byte becomes the 3 bytes of U+FFFD. */
+        char *out = malloc(3 * n + 1);
+        if (!out)
+                return NULL;
+        size_t o = 0;
+        for (size_t i = 0; i < n;) {
+                size_t k = utf8_seq_len((const unsigned char *) s + i, n - i);
+                if (k == 0) {
+                        memcpy(out + o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                        continue;
+                }
+                memcpy(out + o, s + i, k);
+                o += k;
+                i += k;
+        }
+        out[o] = '\0';
+        return out;
+}
+
+int parse_byte_size(const char *s, int64_t *ret) {
+        if (!s || !*s || *s < '0' || *s > '9')
+                return -EINVAL;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno)
+                return -errno;
+        int shift = 0;
+        switch (*end | 0x20) {
+        case 'k':
+                shift = 10;
+                break;
+        case 'm':
+                shift = 20;
+                break;
+        case 'g':
+                shift = 30;
+                break;
+        case 't':
+                shift = 40;
+                break;
+        default:
+                break;
+        }
+        if (shift)
+                end++;
+        if ((*end | 0x20) == 'b')
+                end++;
+        if (*end || v == 0 || v > (1ULL << 62) >> shift)
+                return -EINVAL;
+        *ret = (int64_t) (v << shift);
+        return 0;
+}
+
 int parse_i64(const char *s, int64_t *ret) {
         if (!s || !*s || *s == ' ' || *s == '+')
                 return -EINVAL;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,7 +100,12 @@ out:
 static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
                     int in_fd, char **refs, const char *ref,
                     const char *config_json, const char *comment) {
-        int out = open(d->data_root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        /* save writes an archive: a file on disk.  load and import write
+         * a few lines (or their error): in memory, so that a full disk -
+         * the very error to report - cannot swallow the message. */
+        int out = kind == JOB_SAVE ? open(d->data_root,
+                                          O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
+                                   : memfd_create("berth-job-out", MFD_CLOEXEC);
         if (out < 0) {
                 http_reply_error(r, 500, "create a temporary file in '%s': %s",
                                  d->data_root, strerror(errno));
@@ -154,6 +160,121 @@ static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
                 waitpid(pid, &st, 0);
                 job_done(pid, st, j);
         }
+}
+
+/* ---- tag and rmi: never waiting for the store's lock ----
+ *
+ * The loop's store is nonblocking: while a worker commits a load, pull or
+ * build (renames and small records: milliseconds), image_tag and
+ * image_remove fail with -EWOULDBLOCK.  The request then waits on a timer
+ * and is tried again, the loop serving everyone else meanwhile; after
+ * STORE_RETRY_MAX_MS it is answered with an error saying why. */
+
+#define STORE_RETRY_MS     5
+#define STORE_RETRY_MAX_MS 30000
+
+struct store_op {
+        struct daemon *d;
+        struct http_req *r;
+        char *name;    /* the image as the client named it */
+        char *new_ref; /* tag: repo[:tag]; NULL: rmi */
+        bool force;
+        uint64_t deadline_ms;
+        unsigned tries;
+};
+
+static void store_op_free(struct store_op *op) {
+        free(op->name);
+        free(op->new_ref);
+        free(op);
+}
+
+static void trash_removed(pid_t pid, int status, void *ud) {
+        (void) pid;
+        (void) status;
+        (void) ud;
+}
+
+/* What image_remove freed was moved aside under the lock; the files go
+ * in a child process (gigabytes take seconds to unlink).  If the child
+ * cannot be started they stay in tmp/, emptied at the next start. */
+static void remove_trash(struct daemon *d) {
+        _cleanup_free_ char *t = image_store_take_trash(d->images);
+        if (!t)
+                return;
+        pid_t pid = fork();
+        if (pid == 0) {
+                /* berthd's child, in berthd's namespaces: removes only
+                 * the store's own tmp/gc-X (checked by the callee). */
+                _exit(image_store_remove_trash(d->images, t) < 0 ? 1 : 0);
+        }
+        /* Without a pidfd watch (out of fds) the child stays a zombie
+         * until berthd exits: nothing here may wait for it. */
+        if (pid > 0)
+                (void) loop_watch_child(d->loop, pid, trash_removed, NULL);
+}
+
+static void store_op_try(void *ud) {
+        struct store_op *op = ud;
+        struct daemon *d = op->d;
+        struct berr e = {0};
+        char *out = NULL;
+        _cleanup_free_ char *id = NULL;
+        int rr = image_resolve(d->images, op->name, &id, &e);
+        if (rr >= 0 && op->new_ref)
+                rr = image_tag(d->images, op->name, op->new_ref, &e);
+        else if (rr >= 0)
+                rr = image_remove(d->images, op->name, op->force,
+                                  ctr_image_users, d, &out, &e);
+        if (rr == -EWOULDBLOCK) {
+                uint64_t now = loop_now_ms();
+                if (now < op->deadline_ms) {
+                        /* Back off up to 100 ms between tries. */
+                        uint64_t wait = (uint64_t) STORE_RETRY_MS
+                                        << (op->tries < 5 ? op->tries : 5);
+                        op->tries++;
+                        http_defer(op->r);
+                        if (loop_add_timer(d->loop, wait > 100 ? 100 : wait,
+                                           store_op_try, op))
+                                return;
+                }
+                berr_clear(&e);
+                berr_setx(&e, EBUSY,
+                          "image store busy: another operation held its "
+                          "lock for more than %d s; %s '%s' not done",
+                          STORE_RETRY_MAX_MS / 1000,
+                          op->new_ref ? "tag" : "remove", op->name);
+                rr = -EBUSY;
+        }
+        if (rr < 0)
+                http_reply_errno(op->r, rr, e.msg);
+        else if (op->new_ref) {
+                http_reply_status(op->r, 201);
+                event_emit(d, "image", "tag", id, NULL);
+        } else {
+                http_reply(op->r, 200, "application/json", out, strlen(out));
+                event_emit(d, "image", "delete", op->name, NULL);
+                remove_trash(d);
+        }
+        free(out);
+        store_op_free(op);
+}
+
+static void store_op_start(struct daemon *d, struct http_req *r,
+                           const char *name, const char *new_ref, bool force) {
+        struct store_op *op = calloc(1, sizeof(*op));
+        if (!op || !(op->name = strdup(name)) ||
+            (new_ref && !(op->new_ref = strdup(new_ref)))) {
+                if (op)
+                        store_op_free(op);
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        op->d = d;
+        op->r = r;
+        op->force = force;
+        op->deadline_ms = loop_now_ms() + STORE_RETRY_MAX_MS;
+        store_op_try(op);
 }
 
 /* --change lines (Dockerfile syntax) to config fields for import. */
@@ -410,18 +531,8 @@ void api_images(struct daemon *d, struct http_req *r, const char *rest) {
                 return;
         }
         if (!*op && strcmp(m, "DELETE") == 0) {
-                char *out = NULL;
-                rr = image_remove(d->images, name,
-                                  http_query_bool(r, "force", false),
-                                  ctr_image_users, d, &out, &e);
-                if (rr < 0)
-                        http_reply_errno(r, rr, e.msg);
-                else {
-                        http_reply(r, 200, "application/json", out,
-                                   strlen(out));
-                        event_emit(d, "image", "delete", name, NULL);
-                }
-                free(out);
+                store_op_start(d, r, name, NULL,
+                               http_query_bool(r, "force", false));
                 return;
         }
         if (strcmp(op, "push") == 0 && strcmp(m, "POST") == 0) {
@@ -455,13 +566,11 @@ void api_images(struct daemon *d, struct http_req *r, const char *rest) {
                 _cleanup_free_ char *nr =
                         tag && *tag ? str_printf("%s:%s", repo, tag)
                                     : strdup(repo);
-                rr = image_tag(d->images, name, nr, &e);
-                if (rr < 0)
-                        http_reply_errno(r, rr, e.msg);
-                else {
-                        http_reply_status(r, 201);
-                        event_emit(d, "image", "tag", id, NULL);
+                if (!nr) {
+                        http_reply_error(r, 500, "out of memory");
+                        return;
                 }
+                store_op_start(d, r, name, nr, false);
                 return;
         } else {
                 http_reply_error(r, 404, "page not found");

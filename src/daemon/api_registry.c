@@ -67,7 +67,9 @@ static int error_status(enum reg_kind k, int code) {
                 return 404;
         case EACCES:
         case EPERM:
-                return k == REG_LOGIN ? 401 : 404;
+                /* A refused build context is the client's error; for a
+                 * registry it is docker's "pull access denied" 404. */
+                return k == REG_LOGIN ? 401 : k == REG_BUILD ? 400 : 404;
         case EINVAL:
         case EPROTONOSUPPORT:
                 return 400;
@@ -83,9 +85,29 @@ static void job_finish(struct reg_job *j) {
         bool ok = WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0;
         int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : EINTR;
         const char *msg = json_string_value(json_object_get(j->error, "error"));
-        if (!ok && !msg)
-                msg = WIFSIGNALED(j->status) ? "the registry worker was killed"
-                                             : "the registry worker failed";
+        /* A worker that ended without saying why: say which job, and
+         * how it ended. */
+        _cleanup_free_ char *fallback = NULL;
+        if (!ok && !msg) {
+                static const char *const what[] = {
+                        [REG_PULL] = "pull",
+                        [REG_PUSH] = "push",
+                        [REG_LOGIN] = "login",
+                        [REG_BUILD] = "build",
+                };
+                fallback =
+                        WIFSIGNALED(j->status)
+                                ? str_printf("%s failed: its berth-worker "
+                                             "process was killed by signal "
+                                             "%d",
+                                             what[j->kind], WTERMSIG(j->status))
+                                : str_printf("%s failed: its berth-worker "
+                                             "process exited with status "
+                                             "%d (%s) without a message",
+                                             what[j->kind], code,
+                                             strerror(code));
+                msg = fallback ? fallback : "berth-worker failed";
+        }
         if (j->kind == REG_LOGIN) {
                 if (ok && json_array_size(j->held) > 0)
                         http_reply_json(

@@ -113,6 +113,8 @@ struct daemon {
         uint64_t start_time_ms;
         bool shutting_down;
         struct registry_config registry; /* certs.d, insecure registries */
+        /* Bounds on unpacked layers and images (workers apply them). */
+        int64_t max_layer_size, max_image_size;
         /* Networks (network.c): the default bridge's interface (NULL:
          * none) and --bip; the bridge and user networks. */
         char *bridge_name;

@@ -244,7 +244,9 @@ void http_reply_error(struct http_req *r, int status, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        json_t *j = json_pack("{s:s}", "message", msg);
+        /* Messages may quote names that are not UTF-8 (archive entries). */
+        _cleanup_free_ char *clean = str_utf8_clean(msg);
+        json_t *j = json_pack("{s:s}", "message", clean ? clean : msg);
         http_reply_json(r, status, j);
 }
 

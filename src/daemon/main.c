@@ -40,6 +40,8 @@ struct options {
         char **insecure;
         char **nondistributable;
         int max_downloads;
+        int64_t max_layer_size; /* 0: the default */
+        int64_t max_image_size;
         char *bridge;
         char *bip;
         char *resolv_conf;
@@ -71,6 +73,10 @@ static void usage(FILE *f) {
                 "TLS (repeatable)\n"
                 "      --max-concurrent-downloads N  layers a pull transfers "
                 "at once (default 3)\n"
+                "      --max-layer-size SIZE  refuse a layer that unpacks to "
+                "more (default 16g)\n"
+                "      --max-image-size SIZE  refuse an image whose layers "
+                "unpack to more (default 64g)\n"
                 "  -b, --bridge NAME        the default network's bridge "
                 "(default berth0; none: no bridge network)\n"
                 "      --bip CIDR           its address, e.g. 172.17.0.1/16 "
@@ -88,6 +94,26 @@ static void usage(FILE *f) {
 static void set_opt(char **dst, const char *v) {
         free(*dst);
         *dst = v ? strdup(v) : NULL;
+}
+
+/* A size option: a number of bytes or a string with units ("512m"). */
+static int size_opt(const char *name, json_t *v, const char *text,
+                    int64_t *ret) {
+        char buf[32];
+        if (v && json_is_integer(v)) {
+                snprintf(buf, sizeof(buf), "%lld",
+                         (long long) json_integer_value(v));
+                text = buf;
+        } else if (v)
+                text = json_string_value(v);
+        if (parse_byte_size(text, ret) < 0) {
+                fprintf(stderr,
+                        "berthd: %s '%s': expected a size in bytes, e.g. "
+                        "1073741824, 512m or 16g\n",
+                        name, text ? text : "(not a string)");
+                return -EINVAL;
+        }
+        return 0;
 }
 
 /* The config file takes docker's daemon.json keys berth understands. */
@@ -138,8 +164,17 @@ static int load_config(struct options *o, const char *path, bool must) {
                 else if (!strcmp(k, "max-concurrent-downloads") &&
                          json_is_integer(v))
                         o->max_downloads = (int) json_integer_value(v);
-                else if (!strcmp(k, "insecure-registries") ||
-                         !strcmp(k, "allow-nondistributable-artifacts")) {
+                else if (!strcmp(k, "max-layer-size") ||
+                         !strcmp(k, "max-image-size")) {
+                        if (size_opt(k, v, NULL,
+                                     !strcmp(k, "max-layer-size")
+                                             ? &o->max_layer_size
+                                             : &o->max_image_size) < 0) {
+                                json_decref(j);
+                                return -EINVAL;
+                        }
+                } else if (!strcmp(k, "insecure-registries") ||
+                           !strcmp(k, "allow-nondistributable-artifacts")) {
                         char ***list = !strcmp(k, "insecure-registries")
                                                ? &o->insecure
                                                : &o->nondistributable;
@@ -271,6 +306,8 @@ int main(int argc, char **argv) {
                 {"certs-dir", required_argument, NULL, 'C'},
                 {"insecure-registry", required_argument, NULL, 'R'},
                 {"max-concurrent-downloads", required_argument, NULL, 'M'},
+                {"max-layer-size", required_argument, NULL, 'L'},
+                {"max-image-size", required_argument, NULL, 'Z'},
                 {"bridge", required_argument, NULL, 'b'},
                 {"bip", required_argument, NULL, 'P'},
                 {"resolv-conf", required_argument, NULL, 'r'},
@@ -360,6 +397,15 @@ int main(int argc, char **argv) {
                                 return 1;
                         }
                         break;
+                case 'L':
+                case 'Z':
+                        if (size_opt(c == 'L' ? "--max-layer-size"
+                                              : "--max-image-size",
+                                     NULL, optarg,
+                                     c == 'L' ? &o.max_layer_size
+                                              : &o.max_image_size) < 0)
+                                return 1;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -404,6 +450,10 @@ int main(int argc, char **argv) {
         d.registry.insecure = o.insecure;
         d.registry.allow_nondistributable = o.nondistributable;
         d.registry.max_concurrent = o.max_downloads;
+        d.max_layer_size = o.max_layer_size > 0 ? o.max_layer_size
+                                                : IMAGE_MAX_LAYER_DEFAULT;
+        d.max_image_size = o.max_image_size > 0 ? o.max_image_size
+                                                : IMAGE_MAX_IMAGE_DEFAULT;
         const char *br = o.bridge ? o.bridge : "berth0";
         if (strcmp(br, "none") != 0) {
                 if (strlen(br) > 15) {
@@ -446,6 +496,10 @@ int main(int argc, char **argv) {
                         berr_message(&err, r));
                 return 1;
         }
+        /* The loop never waits for the store's lock (api_images.c
+         * retries); loads and pulls run in workers. */
+        image_store_set_nonblocking(d.images, true);
+        image_store_set_limits(d.images, d.max_layer_size, d.max_image_size);
         signal(SIGPIPE, SIG_IGN);
         /* Each container's DNS server and each forwarded query is a
          * descriptor: allow as many as the hard limit does. */

@@ -132,6 +132,11 @@ int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
                 return -ENOMEM;
         }
         json_object_set_new(params, "image_root", json_string(root));
+        json_object_set_new(params, "limits",
+                            json_pack("{s:I, s:I}", "max_layer_size",
+                                      (json_int_t) d->max_layer_size,
+                                      "max_image_size",
+                                      (json_int_t) d->max_image_size));
         json_object_set_new(
                 params, "registry",
                 json_pack("{s:s?, s:o, s:o, s:i}", "certs_dir",

@@ -28,6 +28,9 @@
 #include "unpack.h"
 #include "util.h"
 
+/* What a load archive may hold beside its layers (manifests, configs). */
+#define ARCHIVE_META_SLACK (64LL << 20)
+
 /* Decompress `fd` (any of libarchive's filters, or none) into a new file
  * under tmp/ while hashing: the layer's diff_id.  Writes its relative path
  * and returns an fd of it (at offset 0). */
@@ -58,7 +61,13 @@ static int spool_uncompressed(struct image_store *s, int fd, char diffid[72],
         }
         char buf[1 << 16];
         la_ssize_t n;
+        int64_t counted = 0;
         while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+                /* Bounded before it reaches the disk: a few KB of gzip
+                 * may hold gigabytes of zeros. */
+                r = store_account(s, &counted, n, err);
+                if (r < 0)
+                        goto fail;
                 digest_update(d, buf, (size_t) n);
                 if (write_all(out, buf, (size_t) n) < 0) {
                         r = berr_set(err, errno, "write '%s'", path);
@@ -88,10 +97,29 @@ fail:
         return r;
 }
 
-/* Unpack an uncompressed layer tar into layers/CHAIN unless it exists;
- * moves the spooled tar to blobs/sha256/DIFF.  Called with the lock. */
+int store_prepare_layer(struct image_store *s, int tarfd, const char *diffid,
+                        char **ret_tmp, struct berr *err) {
+        _cleanup_free_ char *tmp = NULL;
+        int dfd = -1;
+        int r = store_mkdtemp(s, "unpack", &tmp, &dfd, err);
+        if (r < 0)
+                return r;
+        r = layer_unpack(tarfd, dfd, err);
+        /* Durable before it is visible (and before the lock is taken:
+         * syncfs may take long on a busy disk). */
+        if (r >= 0 && syncfs(dfd) < 0)
+                r = berr_set(err, errno, "sync layer %s", diffid);
+        close(dfd);
+        if (r < 0) {
+                rm_rf_at(s->rootfd, tmp);
+                return berr_prefix(err, r, "unpack layer %s", diffid);
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
 int store_commit_layer(struct image_store *s, const char *chain,
-                       const char *diffid, int tarfd, const char *tarpath,
+                       const char *diffid, const char *tmp, const char *tarpath,
                        int64_t size, struct berr *err) {
         _cleanup_free_ char *bpath =
                 str_printf("blobs/sha256/%s", store_hex(diffid));
@@ -103,21 +131,13 @@ int store_commit_layer(struct image_store *s, const char *chain,
         unlinkat(s->rootfd, tarpath, 0);
         if (store_layer_exists(s, chain))
                 return 0;
-        _cleanup_free_ char *tmp = NULL;
-        int dfd = -1;
-        int r = store_mkdtemp(s, "unpack", &tmp, &dfd, err);
-        if (r < 0)
-                return r;
-        r = layer_unpack(tarfd, dfd, err);
-        if (r >= 0 && syncfs(dfd) < 0)
-                r = berr_set(err, errno, "sync layer %s", diffid);
-        close(dfd);
-        if (r >= 0)
-                r = store_commit_layer_dir(s, tmp, chain, diffid, size, err);
-        rm_rf_at(s->rootfd, tmp);
-        if (r < 0)
-                berr_prefix(err, r, "unpack layer %s", diffid);
-        return r;
+        if (!tmp)
+                return berr_setx(err, EAGAIN,
+                                 "layer %s was removed while the image was "
+                                 "being added; try again",
+                                 diffid);
+        int r = store_commit_layer_dir(s, tmp, chain, diffid, size, err);
+        return r < 0 ? berr_prefix(err, r, "unpack layer %s", diffid) : 0;
 }
 
 static void now_rfc(char *buf, size_t n) {
@@ -135,21 +155,37 @@ int image_import(struct image_store *s, int fd, const char *ref,
                 if (r < 0)
                         return r;
         }
-        int r = store_lock(s);
-        if (r < 0)
-                return r;
         char diffid[72];
         char *tarpath = NULL;
         int64_t size = 0;
+        char *none[] = {NULL};
+        int r = image_budget_begin(s, none, err);
+        if (r < 0)
+                return r;
+        /* Spooled and unpacked in tmp/ without the lock; only the
+         * commit below holds it. */
         int tarfd = spool_uncompressed(s, fd, diffid, &tarpath, &size, err);
-        if (tarfd < 0) {
-                store_unlock(s);
+        if (tarfd < 0)
                 return tarfd;
-        }
-        r = store_commit_layer(s, diffid, diffid, tarfd, tarpath, size, err);
+        _cleanup_free_ char *prepared = NULL;
+        r = store_prepare_layer(s, tarfd, diffid, &prepared, err);
         close(tarfd);
+        if (r >= 0) {
+                r = store_lock(s);
+                if (r < 0)
+                        berr_set(err, r, "lock the image store");
+        }
+        if (r < 0) {
+                unlinkat(s->rootfd, tarpath, 0);
+                free(tarpath);
+                if (prepared)
+                        rm_rf_at(s->rootfd, prepared);
+                return r;
+        }
+        r = store_commit_layer(s, diffid, diffid, prepared, tarpath, size, err);
         unlinkat(s->rootfd, tarpath, 0);
         free(tarpath);
+        rm_rf_at(s->rootfd, prepared);
         if (r < 0) {
                 store_gc_locked(s);
                 store_unlock(s);
@@ -216,6 +252,70 @@ static json_t *member_json(int dirfd, const char *name) {
 }
 
 /* One image: config member + layer members, all verified. */
+/* A layer of a loaded image, prepared in tmp/ before the commit. */
+struct loaded_layer {
+        char *tarpath;  /* the spooled uncompressed tar */
+        char *prepared; /* its unpacked tmp dir; NULL if it was present */
+        int64_t size;
+};
+
+static void loaded_layers_free(struct image_store *s, struct loaded_layer *l,
+                               size_t n) {
+        for (size_t i = 0; l && i < n; i++) {
+                if (l[i].tarpath)
+                        unlinkat(s->rootfd, l[i].tarpath, 0);
+                if (l[i].prepared)
+                        rm_rf_at(s->rootfd, l[i].prepared);
+                free(l[i].tarpath);
+                free(l[i].prepared);
+        }
+        free(l);
+}
+
+/* Spool, verify and unpack the image's layers into tmp/ (no lock). */
+static int load_layers(struct image_store *s, int dirfd, const char *id,
+                       json_t *layers, json_t *diffs, json_t *chain,
+                       struct loaded_layer *out, struct berr *err) {
+        char **dv = NULL;
+        size_t i;
+        json_t *l;
+        json_array_foreach(diffs, i, l)
+                strv_push(&dv, json_string_value(l) ?: "");
+        int r = image_budget_begin(s, dv, err);
+        strv_free(dv);
+        if (r < 0)
+                return berr_prefix(err, r, "image %s", id);
+        json_array_foreach(layers, i, l) {
+                const char *lname = json_string_value(l);
+                const char *want = json_string_value(json_array_get(diffs, i));
+                const char *cid = json_string_value(json_array_get(chain, i));
+                _cleanup_close_ int lfd =
+                        lname ? open_member(dirfd, lname) : -EINVAL;
+                if (lfd < 0)
+                        return berr_set(err, lfd, "archive: open layer '%s'",
+                                        lname ? lname : "?");
+                char diffid[72];
+                _cleanup_close_ int tfd = spool_uncompressed(
+                        s, lfd, diffid, &out[i].tarpath, &out[i].size, err);
+                if (tfd < 0)
+                        return berr_prefix(err, tfd, "archive: layer '%s'",
+                                           lname);
+                if (!want || strcmp(diffid, want) != 0)
+                        return berr_setx(err, EINVAL,
+                                         "archive: layer '%s' has diff_id "
+                                         "%s, the config says %s",
+                                         lname, diffid, want ? want : "none");
+                if (cid && store_layer_exists(s, cid))
+                        continue;
+                r = store_prepare_layer(s, tfd, diffid, &out[i].prepared, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* One image: config member + layer members, all verified and unpacked
+ * before the store's lock is taken for the commit. */
 static int load_one(struct image_store *s, int dirfd, const char *config_name,
                     json_t *layers, json_t *tags, char ***msgs,
                     struct berr *err) {
@@ -251,55 +351,36 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
                                  json_array_size(diffs));
         }
         json_t *chain = store_chain_ids(diffs);
-        size_t i;
-        json_t *l;
-        json_array_foreach(layers, i, l) {
-                const char *lname = json_string_value(l);
-                const char *want = json_string_value(json_array_get(diffs, i));
-                _cleanup_close_ int lfd =
-                        lname ? open_member(dirfd, lname) : -EINVAL;
-                if (lfd < 0) {
-                        r = berr_set(err, lfd, "archive: open layer '%s'",
-                                     lname ? lname : "?");
-                        break;
-                }
-                char diffid[72];
-                char *tarpath = NULL;
-                int64_t size = 0;
-                int tfd = spool_uncompressed(s, lfd, diffid, &tarpath, &size,
-                                             err);
-                if (tfd < 0) {
-                        r = tfd;
-                        break;
-                }
-                if (!want || strcmp(diffid, want) != 0) {
-                        close(tfd);
-                        unlinkat(s->rootfd, tarpath, 0);
-                        free(tarpath);
-                        r = berr_setx(err, EINVAL,
-                                      "archive: layer '%s' has diff_id %s, "
-                                      "the config says %s",
-                                      lname, diffid, want ? want : "none");
-                        break;
-                }
-                r = store_commit_layer(
-                        s, json_string_value(json_array_get(chain, i)), diffid,
-                        tfd, tarpath, size, err);
-                close(tfd);
-                unlinkat(s->rootfd, tarpath, 0);
-                free(tarpath);
+        size_t n = json_array_size(layers);
+        struct loaded_layer *ll = calloc(n ? n : 1, sizeof(*ll));
+        r = ll ? load_layers(s, dirfd, id, layers, diffs, chain, ll, err)
+               : -ENOMEM;
+        if (r >= 0) {
+                r = store_lock(s);
                 if (r < 0)
-                        break;
+                        berr_set(err, r, "lock the image store");
         }
+        if (r < 0) {
+                loaded_layers_free(s, ll, n);
+                json_decref(chain);
+                json_decref(cfg);
+                return r;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = store_commit_layer(
+                        s, json_string_value(json_array_get(chain, i)),
+                        json_string_value(json_array_get(diffs, i)),
+                        ll[i].prepared, ll[i].tarpath, ll[i].size, err);
         json_decref(chain);
         json_decref(cfg);
-        if (r < 0)
-                return r;
         char id2[72];
-        r = store_write_blob(s, ctext, id2, err);
+        if (r >= 0)
+                r = store_write_blob(s, ctext, id2, err);
         if (r >= 0)
                 r = store_write_image_record(s, id, err);
         bool tagged = false;
+        size_t i;
+        json_t *l;
         json_array_foreach(tags, i, l) {
                 const char *t = json_string_value(l);
                 if (!t || r < 0)
@@ -322,14 +403,16 @@ static int load_one(struct image_store *s, int dirfd, const char *config_name,
                 if (m)
                         strv_push(msgs, m);
         }
+        if (r < 0)
+                store_gc_locked(s);
+        store_unlock(s);
+        loaded_layers_free(s, ll, n);
         return r;
 }
 
 int image_load(struct image_store *s, int fd, char ***ret_msgs,
                struct berr *err) {
-        int r = store_lock(s);
-        if (r < 0)
-                return r;
+        int r = 0;
         _cleanup_free_ char *tmp = store_tmp_name("load");
         char **msgs = NULL;
         int dirfd = -1;
@@ -342,8 +425,20 @@ int image_load(struct image_store *s, int fd, char ***ret_msgs,
                 r = berr_set(err, errno, "open the work directory");
                 goto out;
         }
-        /* The archive's members, confined to the work dir like a layer. */
-        r = layer_unpack(fd, dirfd, err);
+        /* The archive's members, confined to the work dir like a layer,
+         * and bounded: they are the image's layers (and a few small
+         * documents). */
+        r = layer_unpack_max(fd, dirfd, s->max_image + ARCHIVE_META_SLACK, err);
+        if (r == -EFBIG) {
+                char b[32];
+                human_size_si(b, sizeof(b), (double) s->max_image, 3);
+                berr_clear(err);
+                r = berr_setx(err, EFBIG,
+                              "the archive holds more than max-image-size "
+                              "(%lld bytes, %s): refused",
+                              (long long) s->max_image, b);
+                goto out;
+        }
         if (r < 0) {
                 berr_prefix(err, r, "read the archive");
                 goto out;
@@ -442,12 +537,10 @@ out:
                 close(dirfd);
         if (tmp)
                 rm_rf_at(s->rootfd, tmp);
-        if (r < 0) {
-                store_gc_locked(s);
+        if (r < 0)
                 strv_free(msgs);
-        } else
+        else
                 *ret_msgs = msgs ? msgs : calloc(1, sizeof(char *));
-        store_unlock(s);
         return r;
 }
 

@@ -389,40 +389,56 @@ int image_commit_child(struct image_store *s, const struct image_child *c,
                 json_object_set_new(rootfs, "diff_ids", diffs);
         }
         _cleanup_free_ char *text = NULL;
-        int r = store_lock(s);
-        if (r < 0) {
-                json_decref(doc);
-                return berr_set(err, r, "lock the image store");
-        }
+        _cleanup_free_ char *tarpath = NULL;
+        _cleanup_free_ char *prepared = NULL;
+        char diffid[72];
+        int64_t size = 0;
         bool empty = true;
+        int r = 0;
+        /* The layer is written and unpacked in tmp/ first; the store's
+         * lock is held only for the commit. */
         if (c->upper_fd >= 0) {
-                char diffid[72];
-                char *tarpath = NULL;
-                int64_t size = 0;
                 size_t entries = 0;
-                int tfd = write_layer_tar(s, c->upper_fd, c->skip_empty, diffid,
-                                          &tarpath, &size, &entries, err);
+                _cleanup_close_ int tfd =
+                        write_layer_tar(s, c->upper_fd, c->skip_empty, diffid,
+                                        &tarpath, &size, &entries, err);
                 if (tfd < 0) {
-                        r = tfd;
-                        goto out;
+                        json_decref(doc);
+                        return tfd;
                 }
                 empty = entries == 0;
-                if (!empty) {
-                        json_array_append_new(diffs, json_string(diffid));
-                        json_t *chain = store_chain_ids(diffs);
-                        const char *top = json_string_value(json_array_get(
-                                chain, json_array_size(chain) - 1));
-                        r = top ? store_commit_layer(s, top, diffid, tfd,
-                                                     tarpath, size, err)
-                                : -ENOMEM;
-                        json_decref(chain);
-                }
-                close(tfd);
-                unlinkat(s->rootfd, tarpath, 0);
-                free(tarpath);
-                if (r < 0)
-                        goto out;
+                if (!empty)
+                        r = store_prepare_layer(s, tfd, diffid, &prepared, err);
         }
+        if (r >= 0) {
+                r = store_lock(s);
+                if (r < 0)
+                        berr_set(err, r, "lock the image store");
+        }
+        if (r < 0) {
+                if (tarpath)
+                        unlinkat(s->rootfd, tarpath, 0);
+                if (prepared)
+                        rm_rf_at(s->rootfd, prepared);
+                json_decref(doc);
+                return r;
+        }
+        if (!empty) {
+                json_array_append_new(diffs, json_string(diffid));
+                json_t *chain = store_chain_ids(diffs);
+                const char *top = json_string_value(
+                        json_array_get(chain, json_array_size(chain) - 1));
+                r = top ? store_commit_layer(s, top, diffid, prepared, tarpath,
+                                             size, err)
+                        : -ENOMEM;
+                json_decref(chain);
+        }
+        if (tarpath)
+                unlinkat(s->rootfd, tarpath, 0);
+        if (prepared)
+                rm_rf_at(s->rootfd, prepared);
+        if (r < 0)
+                goto out;
         char now[64];
         now_rfc3339(now, sizeof(now));
         json_object_set_new(doc, "created", json_string(now));

@@ -30,6 +30,32 @@ int image_store_attach(const char *root, struct image_store **ret,
                        struct berr *err);
 struct image_store *image_store_free(struct image_store *s);
 
+/* The daemon's store: mutations (image_tag, image_remove) never wait for
+ * the store's lock but fail with -EWOULDBLOCK ("the image store is busy")
+ * while another process commits; the caller retries later.  Garbage that
+ * image_remove frees is not removed in the call either: it is moved to a
+ * trash directory that image_store_take_trash hands over (a relative
+ * path, NULL when none), for image_store_remove_trash in another process
+ * (removing gigabytes takes seconds).  A crash leaves it in tmp/, which
+ * the next image_store_open empties. */
+void image_store_set_nonblocking(struct image_store *s, bool nonblocking);
+char *image_store_take_trash(struct image_store *s);
+int image_store_remove_trash(struct image_store *s, const char *trash);
+
+/* Bounds on what bringing in an image writes (SECURITY.md section 5, a
+ * decompression bomb): the uncompressed size of one layer and of all of
+ * an image's layers together.  Loads, imports and pulls that cross one
+ * fail with -EFBIG and a message naming the bound (max-layer-size,
+ * max-image-size), leaving nothing.  0 = the default. */
+#define IMAGE_MAX_LAYER_DEFAULT (16LL << 30)
+#define IMAGE_MAX_IMAGE_DEFAULT (64LL << 30)
+void image_store_set_limits(struct image_store *s, int64_t max_layer,
+                            int64_t max_image);
+/* Start counting an image being brought in (a pull, a load's image):
+ * its layers already present count, those unpacked next are added. */
+int image_budget_begin(struct image_store *s, char *const *diff_ids,
+                       struct berr *err);
+
 /* Find an image by reference (name[:tag], name@sha256:..., name:tag@digest),
  * full id ("sha256:<hex>" or "<hex>") or unique id prefix (>= 4 hex
  * digits, like docker's short ids).  -ENOENT with "No such image: REF". */
@@ -84,9 +110,12 @@ int image_remove(struct image_store *s, const char *ref, bool force,
                  struct berr *err);
 
 /* POST /images/load: read a `docker save` archive or an OCI image layout
- * archive (plain or compressed tar) from `fd` until EOF.  Verifies every
- * digest, unpacks new layers, then creates records and tags; on failure
- * leaves no new image, tag, blob or snapshot.  *ret_msgs gets docker's
+ * archive (plain or compressed tar) from `fd` until EOF.  Per image,
+ * verifies every digest and unpacks new layers in tmp/ (bounded by
+ * max-layer-size / max-image-size), then, under the store's lock,
+ * commits layers, records and tags; an image that fails leaves no
+ * image, tag, blob or snapshot of its own (images committed before it
+ * in the same archive stay, as docker's do).  *ret_msgs gets docker's
  * lines ("Loaded image: busybox:latest", "Loaded image ID: sha256:...").
  * Free with strv_free. */
 int image_load(struct image_store *s, int fd, char ***ret_msgs,

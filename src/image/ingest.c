@@ -41,6 +41,7 @@ struct image_ingest {
 /* libarchive's view of the stream: bytes from fd, decompressed and
  * hashed on the way. */
 struct source {
+        struct image_store *s;
         int fd;
         struct decomp *dc;
         enum decomp_kind kind;
@@ -51,9 +52,11 @@ struct source {
         unsigned char *out;
         struct digest *dg;
         int64_t total;
-        int err;        /* errno of a read failure */
-        bool corrupt;   /* the decompressor refused the data */
-        bool truncated; /* the stream ended inside a member/frame */
+        int err;           /* errno of a read failure */
+        int64_t counted;   /* for max-layer-size / max-image-size */
+        struct berr bound; /* set when a bound was crossed */
+        bool corrupt;      /* the decompressor refused the data */
+        bool truncated;    /* the stream ended inside a member/frame */
 };
 
 static int fill(struct source *src) {
@@ -77,7 +80,20 @@ static int fill(struct source *src) {
 
 /* Next decompressed chunk: > 0 bytes in src->out, 0 at the end, < 0 on
  * error (recorded in src). */
+static long next_chunk_raw(struct source *src);
+
 static long next_chunk(struct source *src) {
+        long n = next_chunk_raw(src);
+        /* Counted as it comes out of the decompressor, before any of it
+         * is written: a small blob may inflate to gigabytes. */
+        if (n > 0 && store_account(src->s, &src->counted, n, &src->bound) < 0) {
+                src->err = EFBIG;
+                return -1;
+        }
+        return n;
+}
+
+static long next_chunk_raw(struct source *src) {
         for (;;) {
                 if (fill(src) < 0)
                         return -1;
@@ -138,7 +154,8 @@ static la_ssize_t source_read(struct archive *a, void *ud, const void **buf) {
         long n = next_chunk(src);
         if (n < 0) {
                 archive_set_error(a, EIO, "%s",
-                                  src->corrupt     ? "corrupt compressed data"
+                                  src->bound.code  ? src->bound.msg
+                                  : src->corrupt   ? "corrupt compressed data"
                                   : src->truncated ? "unexpected end of data"
                                                    : strerror(src->err));
                 return -1;
@@ -150,7 +167,7 @@ static la_ssize_t source_read(struct archive *a, void *ud, const void **buf) {
 int image_ingest_layer(struct image_store *s, int fd, struct image_ingest **ret,
                        struct berr *err) {
         struct image_ingest *in = calloc(1, sizeof(*in));
-        struct source src = {.fd = fd};
+        struct source src = {.s = s, .fd = fd};
         src.in = malloc(IO_CHUNK);
         src.out = malloc(IO_CHUNK);
         src.dg = digest_new();
@@ -172,6 +189,12 @@ int image_ingest_layer(struct image_store *s, int fd, struct image_ingest **ret,
                 goto out;
         }
         r = layer_unpack_archive(a, dfd, err);
+        if (r < 0 && src.bound.code) {
+                /* The bound's own words, not libarchive's read error. */
+                if (err)
+                        *err = src.bound;
+                r = -src.bound.code;
+        }
         if (r < 0)
                 goto out;
         /* The diff_id covers the whole uncompressed stream, including
@@ -179,6 +202,12 @@ int image_ingest_layer(struct image_store *s, int fd, struct image_ingest **ret,
         long n;
         while ((n = next_chunk(&src)) > 0)
                 ;
+        if (n < 0 && src.bound.code) {
+                if (err)
+                        *err = src.bound;
+                r = -src.bound.code;
+                goto out;
+        }
         if (n < 0) {
                 r = berr_setx(err, EIO, "read layer: %s",
                               src.corrupt     ? "corrupt compressed data"
@@ -412,6 +441,20 @@ int image_commit_pull(struct image_store *s, const struct image_pull *p,
                       char **ret_id, bool *ret_new, struct berr *err) {
         char id[72];
         digest_buf(p->config, p->config_len, id);
+        /* The unpacked layers durable before they are visible - and
+         * before the lock is taken (syncfs may take long).  syncfs covers
+         * the whole filesystem: once is enough. */
+        for (size_t i = 0; i < p->n_layers; i++) {
+                if (!p->layers[i].ingest)
+                        continue;
+                _cleanup_close_ int dfd =
+                        openat(s->rootfd, p->layers[i].ingest->tmp,
+                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0 || syncfs(dfd) < 0)
+                        return berr_set(err, errno, "sync layer %s",
+                                        p->layers[i].diff_id);
+                break;
+        }
         int r = store_lock(s);
         if (r < 0)
                 return berr_set(err, r, "lock the image store");
@@ -440,27 +483,15 @@ int image_commit_pull(struct image_store *s, const struct image_pull *p,
                 const char *cid = json_string_value(json_array_get(chain, i));
                 if (l->blob_fd >= 0)
                         r = link_blob(s, l->blob_fd, l->digest, err);
-                if (r >= 0 && l->ingest && !store_layer_exists(s, cid)) {
-                        int dfd = -1;
-                        _cleanup_free_ char *dp =
-                                str_printf("%s/diff", l->ingest->tmp);
-                        if (dp)
-                                dfd = openat(s->rootfd, dp,
-                                             O_RDONLY | O_DIRECTORY |
-                                                     O_CLOEXEC);
-                        /* Durable before it is visible.  syncfs covers the
-                         * whole filesystem once for all the layer's
-                         * files. */
-                        if (dfd >= 0 && syncfs(dfd) < 0)
-                                r = berr_set(err, errno, "sync layer %s",
-                                             l->diff_id);
-                        if (dfd >= 0)
-                                close(dfd);
-                        if (r >= 0)
-                                r = store_commit_layer_dir(
-                                        s, l->ingest->tmp, cid, l->diff_id,
-                                        l->ingest->size, err);
-                }
+                if (r >= 0 && l->ingest && !store_layer_exists(s, cid))
+                        r = store_commit_layer_dir(s, l->ingest->tmp, cid,
+                                                   l->diff_id, l->ingest->size,
+                                                   err);
+                else if (r >= 0 && !l->ingest && !store_layer_exists(s, cid))
+                        r = berr_setx(err, EAGAIN,
+                                      "layer %s was removed while the pull "
+                                      "ran; pull again",
+                                      l->diff_id);
                 if (r >= 0 && l->digest && (l->blob_fd >= 0 || l->ingest))
                         r = record_diff(s, l->diff_id, l->digest, l->media_type,
                                         l->size, p->repo, err);

@@ -40,14 +40,78 @@
 #include "util.h"
 
 int store_lock(struct image_store *s) {
-        while (flock(s->lockfd, LOCK_EX) < 0)
+        /* The daemon's loop never waits for a lock: its callers retry
+         * from the loop (writers hold the lock for moments only). */
+        int how = LOCK_EX | (s->nonblocking ? LOCK_NB : 0);
+        while (flock(s->lockfd, how) < 0)
                 if (errno != EINTR)
                         return -errno;
         return 0;
 }
 
+void image_store_set_nonblocking(struct image_store *s, bool nonblocking) {
+        s->nonblocking = nonblocking;
+}
+
+void image_store_set_limits(struct image_store *s, int64_t max_layer,
+                            int64_t max_image) {
+        s->max_layer = max_layer > 0 ? max_layer : IMAGE_MAX_LAYER_DEFAULT;
+        s->max_image = max_image > 0 ? max_image : IMAGE_MAX_IMAGE_DEFAULT;
+}
+
+static void format_bound(char *buf, size_t n, int64_t v) {
+        char h[32];
+        human_size_si(h, sizeof(h), (double) v, 3);
+        snprintf(buf, n, "%lld bytes, %s", (long long) v, h);
+}
+
+int store_account(struct image_store *s, int64_t *layer_total, int64_t n,
+                  struct berr *err) {
+        char b[64];
+        *layer_total += n;
+        if (*layer_total > s->max_layer) {
+                format_bound(b, sizeof(b), s->max_layer);
+                return berr_setx(err, EFBIG,
+                                 "layer unpacks to more than max-layer-size "
+                                 "(%s): refused",
+                                 b);
+        }
+        int64_t used = __atomic_add_fetch(&s->image_used, n, __ATOMIC_RELAXED);
+        if (used > s->max_image) {
+                format_bound(b, sizeof(b), s->max_image);
+                return berr_setx(err, EFBIG,
+                                 "image unpacks to more than max-image-size "
+                                 "(%s): refused",
+                                 b);
+        }
+        return 0;
+}
+
+int image_budget_begin(struct image_store *s, char *const *diff_ids,
+                       struct berr *err) {
+        __atomic_store_n(&s->image_used, 0, __ATOMIC_RELAXED);
+        json_t *diffs = json_array();
+        for (size_t i = 0; diff_ids && diff_ids[i]; i++)
+                json_array_append_new(diffs, json_string(diff_ids[i]));
+        json_t *chain = store_chain_ids(diffs);
+        int64_t have = 0;
+        size_t i;
+        json_t *c;
+        json_array_foreach(chain, i,
+                           c) if (store_layer_exists(s, json_string_value(c)))
+                have += store_layer_size(s, json_string_value(c));
+        json_decref(chain);
+        json_decref(diffs);
+        int64_t none = 0;
+        return store_account(s, &none, have, err);
+}
+
 void store_unlock(struct image_store *s) {
         flock(s->lockfd, LOCK_UN);
+        /* Workers remove the garbage now, outside the lock; the daemon
+         * takes it (image_store_take_trash) and removes it elsewhere. */
+        if (!s->nonblocking)
+                store_empty_trash(s);
 }
 
 /* Layers unpack into directories under tmp/.  Marked as the top of a
@@ -76,6 +140,7 @@ static int store_open(const char *root, bool cleanup, struct image_store **ret,
         struct image_store *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        image_store_set_limits(s, 0, 0);
         s->root = strdup(root);
         s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (!s->root || s->rootfd < 0) {
@@ -128,6 +193,7 @@ struct image_store *image_store_free(struct image_store *s) {
                 close(s->rootfd);
         if (s->lockfd > 0)
                 close(s->lockfd);
+        free(s->trash);
         free(s->root);
         free(s);
         return NULL;
@@ -642,7 +708,49 @@ int image_tag(struct image_store *s, const char *src, const char *new_ref,
         return r;
 }
 
-/* Remove layers and blobs no image refers to.  Called with the lock. */
+/* Move areas[a]/NAME into this store's trash dir (a rename: the lock is
+ * held for moments even when a layer of gigabytes goes); removed in
+ * place when no trash dir can be made. */
+static void trash_entry(struct image_store *s, const char *area, int afd,
+                        const char *name) {
+        if (!s->trash) {
+                char *t = store_tmp_name("gc");
+                if (t && mkdirat(s->rootfd, t, 0700) == 0)
+                        s->trash = t;
+                else
+                        free(t);
+        }
+        _cleanup_free_ char *dst =
+                s->trash ? str_printf("%s/%s-%s", s->trash, area, name) : NULL;
+        if (dst) {
+                for (char *p = dst + strlen(s->trash) + 1; *p; p++)
+                        if (*p == '/')
+                                *p = '_';
+                if (renameat(afd, name, s->rootfd, dst) == 0)
+                        return;
+        }
+        rm_rf_at(afd, name);
+}
+
+void store_empty_trash(struct image_store *s) {
+        _cleanup_free_ char *t = image_store_take_trash(s);
+        if (t)
+                rm_rf_at(s->rootfd, t);
+}
+
+char *image_store_take_trash(struct image_store *s) {
+        return TAKE_PTR(s->trash);
+}
+
+int image_store_remove_trash(struct image_store *s, const char *trash) {
+        if (!str_startswith(trash, "tmp/gc-") || strchr(trash + 4, '/'))
+                return -EINVAL;
+        return rm_rf_at(s->rootfd, trash);
+}
+
+/* Remove layers and blobs no image refers to.  Called with the lock; the
+ * garbage goes to the trash (store_empty_trash or image_store_take_trash
+ * after unlocking). */
 void store_gc_locked(struct image_store *s) {
         json_t *keep = json_object();
         int fd =
@@ -704,7 +812,7 @@ void store_gc_locked(struct image_store *s) {
                         if (de->d_name[0] == '.' ||
                             json_object_get(keep, de->d_name))
                                 continue;
-                        rm_rf_at(dirfd(ad), de->d_name);
+                        trash_entry(s, areas[a], dirfd(ad), de->d_name);
                 }
                 if (ad)
                         closedir(ad);

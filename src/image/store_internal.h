@@ -12,11 +12,35 @@ struct image_store {
         char *root;
         int rootfd;
         int lockfd;
+        /* The daemon's store: store_lock never waits (-EWOULDBLOCK). */
+        bool nonblocking;
+        /* Bounds on what unpacking writes (image_store_set_limits). */
+        int64_t max_layer, max_image;
+        /* Bytes the image being brought in unpacks to so far (its
+         * present layers included); updated by several unpack threads. */
+        int64_t image_used;
+        /* tmp/gc-X: what store_gc_locked moved out, to be removed
+         * after the lock is released. */
+        char *trash;
 };
 
-/* The store's flock: every mutation holds it. */
+/* The store's flock: every mutation holds it, for short moments only
+ * (renames and small records; unpacking happens before, in tmp/).  In a
+ * nonblocking store -EWOULDBLOCK when another process holds it. */
 int store_lock(struct image_store *s);
 void store_unlock(struct image_store *s);
+
+/* Count `n` more unpacked bytes of one layer (`*layer_total` its running
+ * total) against max-layer-size and max-image-size.  -EFBIG with a
+ * message naming the bound once either is crossed. */
+int store_account(struct image_store *s, int64_t *layer_total, int64_t n,
+                  struct berr *err);
+/* Remove what store_gc_locked moved into the trash (after unlocking). */
+void store_empty_trash(struct image_store *s);
+/* Unpack the uncompressed layer tar `tarfd` into a new tmp/unpack-X and
+ * make it durable; needs no lock.  Writes the tmp dir's relative path. */
+int store_prepare_layer(struct image_store *s, int tarfd, const char *diffid,
+                        char **ret_tmp, struct berr *err);
 
 /* "sha256:HEX" -> "HEX" (anything else unchanged). */
 const char *store_hex(const char *id);
@@ -46,8 +70,12 @@ int store_write_blob(struct image_store *s, const char *text, char id[72],
 /* Create or update images/HEX.json, keeping recorded fields. */
 int store_write_image_record(struct image_store *s, const char *id,
                              struct berr *err);
+/* Under the lock: the spooled tar `tarpath` becomes blobs/sha256/DIFF
+ * and the prepared dir `tmp` (NULL when the layer was present when the
+ * work began) layers/CHAIN.  -EAGAIN when neither the prepared dir nor
+ * the layer exists any more (removed meanwhile). */
 int store_commit_layer(struct image_store *s, const char *chain,
-                       const char *diffid, int tarfd, const char *tarpath,
+                       const char *diffid, const char *tmp, const char *tarpath,
                        int64_t size, struct berr *err);
 
 /* "tmp/PREFIX-RANDOM", relative to the root. */

@@ -142,6 +142,29 @@ static void set_meta(int parent, const char *base, struct archive_entry *e,
         utimensat(parent, base, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+/* Which of a layer's xattrs are written.  trusted.* never: the layer
+ * becomes an overlayfs lower dir, where trusted.overlay.* are the
+ * filesystem's own metadata - a forged trusted.overlay.redirect makes a
+ * directory show another one's contents (anywhere in the merged tree),
+ * .opaque hides the layers below, .metacopy/.origin point at other
+ * inodes - and nothing else of trusted.* has a meaning a container could
+ * use (reading it needs CAP_SYS_ADMIN in the init namespace).  The only
+ * overlay marker a layer may carry is its opaque whiteout entry
+ * (.wh..wh..opq), which unpack_entry turns into trusted.overlay.opaque
+ * itself.  security.* other than security.capability is dropped too:
+ * SELinux/SMACK labels (security.selinux, security.SMACK64*) and IMA/EVM
+ * signatures are the host's policy to set, not an image's.
+ * Kept: security.capability (file capabilities, e.g. ping's
+ * cap_net_raw), user.*, and POSIX ACLs (system.posix_acl_*), which grant
+ * nothing the image's own root could not grant inside the container. */
+bool layer_xattr_allowed(const char *name) {
+        if (!strncmp(name, "user.", 5))
+                return true;
+        return !strcmp(name, "security.capability") ||
+               !strcmp(name, "system.posix_acl_access") ||
+               !strcmp(name, "system.posix_acl_default");
+}
+
 static void set_xattrs(int fd, struct archive_entry *e) {
         const char *name;
         const void *value;
@@ -149,6 +172,8 @@ static void set_xattrs(int fd, struct archive_entry *e) {
         archive_entry_xattr_reset(e);
         while (archive_entry_xattr_next(e, &name, &value, &size) ==
                ARCHIVE_OK) {
+                if (!name || !layer_xattr_allowed(name))
+                        continue;
                 if (fsetxattr(fd, name, value, size, 0) < 0) {
                         /* Unsupported namespaces are skipped, as docker
                          * does. */
@@ -273,6 +298,7 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                         return berr_set(err, r, "replace '%.200s'", raw);
                 if (r == 0 && mkdirat(parent, base, 0755) < 0)
                         return berr_set(err, errno, "mkdir '%.200s'", raw);
+                set_meta(parent, base, e, false);
                 {
                         _cleanup_close_ int d =
                                 openat(parent, base,
@@ -281,7 +307,6 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                         if (d >= 0)
                                 set_xattrs(d, e);
                 }
-                set_meta(parent, base, e, false);
                 return 0;
         case AE_IFREG: {
                 r = remove_existing(parent, base, false);
@@ -296,9 +321,11 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                 r = write_data(src, fd);
                 if (r < 0)
                         return berr_set(err, r, "write '%.200s'", raw);
-                set_xattrs(fd, e);
-                /* chown before chmod: chown clears set-id bits. */
+                /* chown before chmod: chown clears set-id bits; and
+                 * before the xattrs: it clears security.capability too
+                 * (as moby orders it). */
                 set_meta(parent, base, e, false);
+                set_xattrs(fd, e);
                 return 0;
         }
         case AE_IFLNK: {
@@ -328,6 +355,9 @@ static int unpack_entry(const struct data_src *src, struct archive_entry *e,
                 return 0;
         }
 }
+
+static int unpack_archive_max(struct archive *a, int rootfd, int64_t max_bytes,
+                              struct berr *err);
 
 /* ---- parallel unpacking ----
  *
@@ -592,7 +622,13 @@ static int unpack_one(struct pool *p, int rootfd, struct archive *a,
 }
 
 int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
+        return unpack_archive_max(a, rootfd, 0, err);
+}
+
+static int unpack_archive_max(struct archive *a, int rootfd, int64_t max_bytes,
+                              struct berr *err) {
         struct pool p = {.rootfd = rootfd};
+        int64_t bytes = 0;
         pthread_mutex_init(&p.mu, NULL);
         pthread_cond_init(&p.work, NULL);
         pthread_cond_init(&p.idle, NULL);
@@ -612,6 +648,18 @@ int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
                 if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
                         r = berr_setx(err, EINVAL, "read layer: %s",
                                       archive_error_string(a));
+                        break;
+                }
+                /* Regular files' declared sizes: what their data may
+                 * take on disk at most. */
+                la_int64_t sz = archive_entry_size(e);
+                if (archive_entry_filetype(e) == AE_IFREG && sz > 0)
+                        bytes += sz;
+                if (max_bytes > 0 && bytes > max_bytes) {
+                        r = berr_setx(err, EFBIG,
+                                      "the archive's files hold more than "
+                                      "%lld bytes",
+                                      (long long) max_bytes);
                         break;
                 }
                 r = unpack_one(pp, rootfd, a, e, err);
@@ -644,6 +692,10 @@ int layer_unpack_archive(struct archive *a, int rootfd, struct berr *err) {
 }
 
 int layer_unpack(int fd, int rootfd, struct berr *err) {
+        return layer_unpack_max(fd, rootfd, 0, err);
+}
+
+int layer_unpack_max(int fd, int rootfd, int64_t max_bytes, struct berr *err) {
         struct archive *a = archive_read_new();
         if (!a)
                 return -ENOMEM;
@@ -655,7 +707,7 @@ int layer_unpack(int fd, int rootfd, struct berr *err) {
                 r = berr_setx(err, EINVAL, "read layer: %s",
                               archive_error_string(a));
         else
-                r = layer_unpack_archive(a, rootfd, err);
+                r = unpack_archive_max(a, rootfd, max_bytes, err);
         archive_read_free(a);
         return r;
 }

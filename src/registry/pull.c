@@ -690,6 +690,14 @@ int registry_pull(struct image_store *s, const struct registry_config *cfg,
                 goto out;
         }
         image_has_layers(s, diff_ids, have);
+        /* max-image-size: the layers present count, those unpacked
+         * below add to it as they inflate. */
+        r = image_budget_begin(s, diff_ids, err);
+        if (r < 0) {
+                free(have);
+                berr_prefix(err, r, "%s", familiar);
+                goto out;
+        }
         for (size_t i = 0; i < n; i++) {
                 struct layer_job *j = &jobs[i];
                 j->p = &p;

@@ -12,38 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-        unsigned char c = s[0];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf) {
-                len = 2;
-                cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-                len = 3;
-                cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-                len = 4;
-                cp = c & 0x07;
-        } else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF. */
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-                return 0;
-        return len;
-}
-
 static size_t put(char *out, size_t o, const char *s) {
         size_t l = strlen(s);
         memcpy(out + o, s, l);
@@ -58,7 +26,7 @@ size_t logfile_encode(char *out, const char *stream, const char *data,
         for (size_t i = 0; i < len;) {
                 unsigned char c = s[i];
                 if (c >= 0x80) {
-                        size_t k = utf8_seq(s + i, len - i);
+                        size_t k = utf8_seq_len(s + i, len - i);
                         if (k == 0) {
                                 o = put(out, o, "\\ufffd");
                                 i++;

@@ -133,8 +133,13 @@ static void on_progress(const char *id, const char *status, int64_t cur,
 }
 
 static void emit_error(int fd, const char *msg) {
-        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", msg,
-                           "error", msg));
+        /* Messages quote names from archives and registries, which need
+         * not be UTF-8: unescaped, jansson would refuse the line and the
+         * error would be lost. */
+        _cleanup_free_ char *clean = str_utf8_clean(msg);
+        const char *m = clean ? clean : "error (out of memory)";
+        emit(fd, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", m,
+                           "error", m));
 }
 
 /* X-Registry-Auth: base64url JSON, or {} / nothing. */
@@ -480,6 +485,15 @@ static int run_job(void) {
                 (int) json_integer_value(json_object_get(rc, "max_concurrent"));
         struct berr e = {0};
         int r = image_store_attach(root, &d.images, &e);
+        if (r >= 0) {
+                json_t *lim = json_object_get(p, "limits");
+                image_store_set_limits(
+                        d.images,
+                        (int64_t) json_integer_value(
+                                json_object_get(lim, "max_layer_size")),
+                        (int64_t) json_integer_value(
+                                json_object_get(lim, "max_image_size")));
+        }
         bool registry_job = !strcmp(job, "pull") || !strcmp(job, "push") ||
                             !strcmp(job, "login") || !strcmp(job, "build");
         if (r >= 0 && registry_job) {

@@ -1,7 +1,8 @@
 """The attacker's checklist shares the integration suite's fixtures: a
-private berthd (`engine`, `unique`, `api_json`) and berth-runtime bundles
-(`rt`).  They are loaded from tests/integration under names of their own,
-so the two conftest modules never shadow each other."""
+private berthd (`engine`, `unique`, `api_json`, ...) and berth-runtime
+bundles (`rt`).  `from conftest import *` would find this very module
+(pytest imports both files as "conftest"), so they are loaded by path
+under names of their own and re-exported."""
 import importlib.util
 import os
 import sys
@@ -24,13 +25,10 @@ def _load(name, file):
 _it = _load("berth_it_conftest", "conftest.py")
 _core = _load("berth_it_runtime_core", "test_runtime_core.py")
 
-Engine = _it.Engine
-engine = _it.engine
-unique = _it.unique
-api_json = _it.api_json
-make_busybox_rootfs = _it.make_busybox_rootfs
-DOCKER = _it.DOCKER
-
+# Everything of the integration conftest (fixtures, Engine, IMAGE, ...),
+# and of the runtime suite the `rt` fixture with what it needs.
+globals().update({k: v for k, v in vars(_it).items()
+                  if not k.startswith("__")})
 Runtime = _core.Runtime
 RUNTIME = _core.RUNTIME
 PROBE = _core.PROBE

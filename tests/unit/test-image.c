@@ -2,6 +2,7 @@
  * against the escapes of SECURITY.md §4. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -288,8 +289,133 @@ static void test_unpack_garbage(void **state) {
         cleanup_dir(d);
 }
 
+/* ---- size bounds (max-layer-size, max-image-size) ---- */
+
+/* A gzip'ed layer tar of one file of `size` zero bytes, at offset 0. */
+static int zero_layer_gz(size_t size) {
+        struct tarb t;
+        t.fd = memfd_create("layer-gz", MFD_CLOEXEC);
+        assert_true(t.fd >= 0);
+        t.a = archive_write_new();
+        archive_write_set_format_pax_restricted(t.a);
+        archive_write_add_filter_gzip(t.a);
+        assert_int_equal(archive_write_open_fd(t.a, t.fd), ARCHIVE_OK);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, "zeros");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t) size);
+        assert_int_equal(archive_write_header(t.a, e), ARCHIVE_OK);
+        archive_entry_free(e);
+        static const char zero[65536];
+        for (size_t off = 0; off < size; off += sizeof(zero)) {
+                size_t n =
+                        size - off < sizeof(zero) ? size - off : sizeof(zero);
+                assert_int_equal(archive_write_data(t.a, zero, n),
+                                 (la_ssize_t) n);
+        }
+        archive_write_close(t.a);
+        archive_write_free(t.a);
+        lseek(t.fd, 0, SEEK_SET);
+        return t.fd;
+}
+
+static size_t count_entries(const char *dir, const char *sub) {
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/%s", dir, sub);
+        DIR *d = opendir(p);
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                n += de->d_name[0] != '.';
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static void test_layer_bound(void **state) {
+        (void) state;
+        char *d = scratch();
+        struct image_store *s = NULL;
+        struct berr e = {0};
+        assert_int_equal(image_store_open(d, &s, &e), 0);
+        image_store_set_limits(s, 1 << 20, 8 << 20);
+        char *none[] = {NULL};
+        assert_int_equal(image_budget_begin(s, none, &e), 0);
+        /* Under the bound: unpacked. */
+        int fd = zero_layer_gz(512 << 10);
+        struct image_ingest *in = NULL;
+        assert_int_equal(image_ingest_layer(s, fd, &in, &e), 0);
+        close(fd);
+        assert_true(image_ingest_size(in) > (512 << 10));
+        image_ingest_discard(s, in);
+        /* Over it: refused by name, nothing left in tmp/. */
+        fd = zero_layer_gz(4 << 20);
+        in = NULL;
+        int r = image_ingest_layer(s, fd, &in, &e);
+        close(fd);
+        assert_int_equal(r, -EFBIG);
+        assert_null(in);
+        assert_non_null(strstr(e.msg, "max-layer-size (1048576 bytes"));
+        assert_int_equal(count_entries(d, "tmp"), 0);
+        image_store_free(s);
+        cleanup_dir(d);
+}
+
+static void test_image_bound(void **state) {
+        (void) state;
+        char *d = scratch();
+        struct image_store *s = NULL;
+        struct berr e = {0};
+        assert_int_equal(image_store_open(d, &s, &e), 0);
+        /* 0 = the defaults. */
+        image_store_set_limits(s, 0, 0);
+        char *none[] = {NULL};
+        assert_int_equal(image_budget_begin(s, none, &e), 0);
+        image_store_set_limits(s, 1 << 20, (3 << 20) / 2);
+        /* Two layers under max-layer-size, together over
+         * max-image-size: the second is refused. */
+        struct image_ingest *a = NULL, *b = NULL;
+        int fd = zero_layer_gz(900 << 10);
+        assert_int_equal(image_ingest_layer(s, fd, &a, &e), 0);
+        close(fd);
+        fd = zero_layer_gz(900 << 10);
+        assert_int_equal(image_ingest_layer(s, fd, &b, &e), -EFBIG);
+        close(fd);
+        assert_non_null(strstr(e.msg, "max-image-size"));
+        image_ingest_discard(s, a);
+        assert_int_equal(count_entries(d, "tmp"), 0);
+        /* A new image starts from zero again. */
+        berr_clear(&e);
+        assert_int_equal(image_budget_begin(s, none, &e), 0);
+        fd = zero_layer_gz(900 << 10);
+        assert_int_equal(image_ingest_layer(s, fd, &b, &e), 0);
+        close(fd);
+        image_ingest_discard(s, b);
+        image_store_free(s);
+        cleanup_dir(d);
+}
+
+static void test_xattr_filter(void **state) {
+        (void) state;
+        assert_false(layer_xattr_allowed("trusted.overlay.opaque"));
+        assert_false(layer_xattr_allowed("trusted.overlay.redirect"));
+        assert_false(layer_xattr_allowed("trusted.overlay.metacopy"));
+        assert_false(layer_xattr_allowed("trusted.anything"));
+        assert_false(layer_xattr_allowed("security.selinux"));
+        assert_false(layer_xattr_allowed("security.ima"));
+        assert_false(layer_xattr_allowed("system.nfs4_acl"));
+        assert_false(layer_xattr_allowed("weird"));
+        assert_true(layer_xattr_allowed("security.capability"));
+        assert_true(layer_xattr_allowed("user.mime_type"));
+        assert_true(layer_xattr_allowed("system.posix_acl_access"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_layer_bound),
+                cmocka_unit_test(test_image_bound),
+                cmocka_unit_test(test_xattr_filter),
                 cmocka_unit_test(test_reference),
                 cmocka_unit_test(test_unpack_plain),
                 cmocka_unit_test(test_unpack_dotdot_rejected),

@@ -17,6 +17,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void test_parse_byte_size(void **state) {
+        (void) state;
+        int64_t v;
+        assert_int_equal(parse_byte_size("1073741824", &v), 0);
+        assert_int_equal(v, 1073741824);
+        assert_int_equal(parse_byte_size("64m", &v), 0);
+        assert_int_equal(v, 64 << 20);
+        assert_int_equal(parse_byte_size("16GB", &v), 0);
+        assert_int_equal(v, 16LL << 30);
+        assert_int_equal(parse_byte_size("512k", &v), 0);
+        assert_int_equal(v, 512 << 10);
+        assert_int_equal(parse_byte_size("2t", &v), 0);
+        assert_int_equal(v, 2LL << 40);
+        assert_int_equal(parse_byte_size("0", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("-1", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("lots", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("1x", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("1mm", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("99999999t", &v), -EINVAL);
+        assert_int_equal(parse_byte_size("", &v), -EINVAL);
+}
+
+static void test_utf8_clean(void **state) {
+        (void) state;
+        char *c = str_utf8_clean("ok \xc3\xa9 \xff\xfe end");
+        assert_string_equal(c, "ok \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd end");
+        free(c);
+        c = str_utf8_clean("\xed\xa0\x80"); /* a surrogate */
+        assert_string_equal(c, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+        free(c);
+}
+
 static void test_parse_numbers(void **state) {
         uint64_t u;
         int64_t i;
@@ -124,6 +156,8 @@ static void test_start_time(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_numbers),
+                cmocka_unit_test(test_parse_byte_size),
+                cmocka_unit_test(test_utf8_clean),
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_berr),
                 cmocka_unit_test(test_files),
