@@ -167,12 +167,13 @@ static int add_bytes(struct archive *a, const char *name, const char *data,
 static int make_context(const char *dir, const char *dockerfile_rel,
                         const char *df_name, const char *df_data,
                         size_t df_len) {
-        int fd = open("/var/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+        int fd = open_tmpfile_at(AT_FDCWD, "/var/tmp");
         if (fd < 0)
-                fd = open("/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+                fd = open_tmpfile_at(AT_FDCWD, "/tmp");
         if (fd < 0) {
-                fprintf(stderr, "create a temporary file: %s\n",
-                        strerror(errno));
+                fprintf(stderr,
+                        "create a temporary file in /var/tmp or /tmp: %s\n",
+                        strerror(-fd));
                 return -1;
         }
         struct ctx_tar t = {.a = archive_write_new()};
@@ -354,8 +355,11 @@ int cmd_build(int argc, char **argv) {
                         goto out;
                 }
                 if (is_archive(stdin_data, stdin_len)) {
-                        fd = open("/var/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC,
-                                  0600);
+                        fd = open_tmpfile_at(AT_FDCWD, "/var/tmp");
+                        if (fd < 0)
+                                fd = open_tmpfile_at(AT_FDCWD, "/tmp");
+                        if (fd < 0)
+                                errno = -fd;
                         if (fd < 0 ||
                             write_all(fd, stdin_data, stdin_len) < 0 ||
                             lseek(fd, 0, SEEK_SET) < 0) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -481,6 +482,37 @@ int fd_recv(int sock, int *ret_fd, void *data, size_t len) {
         else if (fd >= 0)
                 close(fd);
         return (int) n;
+}
+
+int open_tmpfile_at(int dirfd, const char *path) {
+        int fd = openat(dirfd, path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        /* EOPNOTSUPP where the filesystem lacks it; EISDIR from kernels
+         * that predate the flag altogether. */
+        if (errno != EOPNOTSUPP && errno != EISDIR)
+                return -errno;
+        _cleanup_close_ int dir =
+                openat(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        for (int tries = 0; tries < 64; tries++) {
+                uint64_t rnd = 0;
+                if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        rnd ^= (uint64_t) getpid() << 32 ^ (uint64_t) tries;
+                char name[40];
+                snprintf(name, sizeof(name), ".berth-tmp-%016" PRIx64, rnd);
+                fd = openat(dir, name,
+                            O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
+                            0600);
+                if (fd < 0 && errno == EEXIST)
+                        continue;
+                if (fd < 0)
+                        return -errno;
+                (void) unlinkat(dir, name, 0);
+                return fd;
+        }
+        return -EEXIST;
 }
 
 static void close_span(unsigned lo, unsigned hi) {

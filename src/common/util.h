@@ -59,6 +59,13 @@ int rm_rf_at(int dirfd, const char *name);
 int fd_send(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, int *ret_fd, void *data, size_t len);
 
+/* An anonymous read-write temporary file in directory `dirfd`/`path`
+ * (AT_FDCWD and an absolute path work too): O_TMPFILE where the
+ * filesystem has it, else — overlayfs before Linux 6.6, NFS, 9p, ... — a
+ * file made under a random name and unlinked at once.  Returns the fd or
+ * -errno. */
+int open_tmpfile_at(int dirfd, const char *path);
+
 /* Close every descriptor numbered `lo` or above except the `n` listed in
  * `keep` (negative entries are ignored).  Meant for a forked child that is
  * about to enter a container: afterwards nothing of its parent's (host

@@ -103,9 +103,10 @@ static void run_job(struct daemon *d, struct http_req *r, enum job_kind kind,
         /* save writes an archive: a file on disk.  load and import write
          * a few lines (or their error): in memory, so that a full disk -
          * the very error to report - cannot swallow the message. */
-        int out = kind == JOB_SAVE ? open(d->data_root,
-                                          O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
+        int out = kind == JOB_SAVE ? open_tmpfile_at(AT_FDCWD, d->data_root)
                                    : memfd_create("berth-job-out", MFD_CLOEXEC);
+        if (out < 0 && kind == JOB_SAVE)
+                errno = -out;
         if (out < 0) {
                 http_reply_error(r, 500, "create a temporary file in '%s': %s",
                                  d->data_root, strerror(errno));

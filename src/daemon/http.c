@@ -44,6 +44,10 @@ struct http_stream {
         void *ud;
 };
 
+/* Where bodies that go to a file (image load and import, build contexts)
+ * are kept while they arrive; anonymous files, gone with the request. */
+#define SPOOL_DIR "/var/tmp"
+
 struct http_req {
         struct http_server *srv;
         struct MHD_Connection *conn;
@@ -54,6 +58,7 @@ struct http_req {
         char *body;
         size_t len, cap;
         int body_fd;
+        int spool_err; /* errno of spooling the body to a file, or 0 */
         bool too_big;
         bool dispatched;
         bool deferred;
@@ -526,8 +531,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                         return MHD_NO;
                 }
                 if (srv->wants_file && srv->wants_file(method, r->path)) {
-                        r->body_fd = open("/var/tmp",
-                                          O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+                        r->body_fd = open_tmpfile_at(AT_FDCWD, SPOOL_DIR);
+                        if (r->body_fd < 0)
+                                r->spool_err = -r->body_fd;
                 }
                 *req_cls = r;
                 return MHD_YES;
@@ -535,10 +541,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         if (*data_size) {
                 size_t n = *data_size;
                 *data_size = 0;
-                if (r->body_fd >= 0) {
-                        if (write_all(r->body_fd, data, n) < 0)
-                                r->too_big = true;
-                        return MHD_YES;
+                if (r->body_fd >= 0 || r->spool_err) {
+                        int q = r->spool_err ? 0
+                                             : write_all(r->body_fd, data, n);
+                        if (q < 0) {
+                                r->spool_err = -q;
+                                close(r->body_fd);
+                                r->body_fd = -1;
+                        }
+                        return MHD_YES; /* read on, answer at the end */
                 }
                 if (r->too_big || r->len + n > HTTP_BODY_MAX) {
                         r->too_big = true;
@@ -563,7 +574,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                 return answer_pending(r);
         if (!r->dispatched) {
                 r->dispatched = true;
-                if (r->too_big)
+                if (r->spool_err)
+                        http_reply_error(r, 500,
+                                         "keep the request body in '%s': %s",
+                                         SPOOL_DIR, strerror(r->spool_err));
+                else if (r->too_big)
                         http_reply_error(r, 413,
                                          "request body larger than %u bytes",
                                          HTTP_BODY_MAX);

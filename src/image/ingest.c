@@ -259,10 +259,10 @@ struct image_ingest *image_ingest_discard(struct image_store *s,
 }
 
 int image_blob_tmpfile(struct image_store *s, struct berr *err) {
-        int fd = openat(s->rootfd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        int fd = open_tmpfile_at(s->rootfd, "tmp");
         if (fd < 0)
-                return berr_set(err, errno,
-                                "create a temporary file in '%s/tmp'", s->root);
+                return berr_set(err, fd, "create a temporary file in '%s/tmp'",
+                                s->root);
         return fd;
 }
 
@@ -327,6 +327,36 @@ bool image_has_layers(struct image_store *s, char *const *diff_ids,
         return all;
 }
 
+/* Copy the anonymous file `fd` to `dst` in the store: written under a
+ * temporary name, synced, renamed into place. */
+static int copy_blob_in(struct image_store *s, int fd, const char *dst) {
+        _cleanup_free_ char *tmp = str_printf("%s.copy", dst);
+        if (!tmp)
+                return -ENOMEM;
+        _cleanup_close_ int out = openat(
+                s->rootfd, tmp,
+                O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return -errno;
+        off_t off = 0;
+        for (;;) {
+                ssize_t n = copy_file_range(fd, &off, out, NULL, 1 << 20, 0);
+                if (n == 0)
+                        break;
+                if (n < 0) {
+                        int r = -errno;
+                        unlinkat(s->rootfd, tmp, 0);
+                        return r;
+                }
+        }
+        if (fsync(out) < 0 || renameat(s->rootfd, tmp, s->rootfd, dst) < 0) {
+                int r = -errno;
+                unlinkat(s->rootfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
 /* Link an O_TMPFILE blob in as blobs/sha256/HEX (an existing one wins). */
 static int link_blob(struct image_store *s, int fd, const char *digest,
                      struct berr *err) {
@@ -340,9 +370,16 @@ static int link_blob(struct image_store *s, int fd, const char *digest,
         if (fdatasync(fd) < 0)
                 return berr_set(err, errno, "sync blob %s", digest);
         snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
-        if (linkat(AT_FDCWD, src, s->rootfd, dst, AT_SYMLINK_FOLLOW) < 0 &&
-            errno != EEXIST)
+        if (linkat(AT_FDCWD, src, s->rootfd, dst, AT_SYMLINK_FOLLOW) == 0 ||
+            errno == EEXIST)
+                return 0;
+        /* Not an O_TMPFILE file (the store's filesystem lacks them, see
+         * open_tmpfile_at): it has no name to link; copy it in instead. */
+        if (errno != ENOENT)
                 return berr_set(err, errno, "store blob %s", digest);
+        int r = copy_blob_in(s, fd, dst);
+        if (r < 0)
+                return berr_set(err, r, "store blob %s", digest);
         return 0;
 }
 

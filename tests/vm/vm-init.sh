@@ -23,7 +23,9 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts
 mount -t tmpfs -o mode=1777 shm $R/dev/shm
 # Overlayfs cannot be an upper layer of berth's own overlays: what berth
 # writes lives on tmpfs.
-for d in tmp run var/tmp var/lib/berth var/lib/containers var/lib/docker; do
+# /var/tmp stays on the overlay root, as on container hosts whose root is
+# an overlay (O_TMPFILE there needs Linux 6.6).
+for d in tmp run var/lib/berth var/lib/containers var/lib/docker; do
         mkdir -p $R/$d
         mount -t tmpfs -o mode=1777 tmp $R/$d
 done
