@@ -49,8 +49,8 @@ def trio(engine):
             e.docker("rm", "-f", name, check=False)
 
 
-def send(engine, who, kind, *args):
-    r = engine.docker("exec", who["name"], "/probe", kind, "eth0", *args)
+def send(engine, who, kind, *args, iface="eth0"):
+    r = engine.docker("exec", who["name"], "/probe", kind, iface, *args)
     assert r.stdout.decode().strip() == "sent", r.stdout
 
 
@@ -141,3 +141,53 @@ def test_arp_poisoning(engine, trio):
     assert table.get(b["ip"]) != a["mac"], f"ARP poisoned: {table}"
     assert table.get(t["gw"]) != a["mac"], f"ARP poisoned: {table}"
     assert table.get(a["ip"]) == a["mac"], f"ARP poisoned: {table}"
+
+
+def test_connected_network_is_checked_too(engine, trio, unique):
+    """`network connect` on a running container: its new interface is
+    held to its new address from the first frame."""
+    e, t = engine, trio
+    a = t["a"]
+    net = unique + "-spoofnet"
+    sub = e.subnet(7)
+    e.docker("network", "create", "--subnet", sub, net)
+    d = dict(name=unique + "-spoofd")
+    try:
+        e.docker("run", "-d", "--name", d["name"], "--network", net, "-v",
+                 f"{os.path.realpath(PROBE)}:/probe:ro", e.image, "/probe",
+                 "udp-log", "6000")
+        e.docker("network", "connect", net, a["name"])
+        j = json.loads(e.docker("inspect", d["name"]).stdout)[0]
+        d_ip = j["NetworkSettings"]["Networks"][net]["IPAddress"]
+        d_mac = e.docker("exec", d["name"], "cat",
+                         "/sys/class/net/eth0/address").stdout.decode().strip()
+        forged = sub.rsplit(".", 1)[0] + ".200"
+        send(e, a, "udp-frame", d_mac, "-", forged, d_ip, "6000",
+             "forged-eth1", iface="eth1")
+        send(e, a, "udp-frame", d_mac, "-", "-", d_ip, "6000", "honest-eth1",
+             iface="eth1")
+        end = time.time() + 3
+        log = ""
+        while time.time() < end and "honest-eth1" not in log:
+            log = e.docker("logs", d["name"]).stdout.decode()
+            time.sleep(0.1)
+        assert "honest-eth1" in log and "forged-eth1" not in log, log
+    finally:
+        e.docker("rm", "-f", d["name"], check=False)
+        e.docker("network", "disconnect", "-f", net, a["name"], check=False)
+        e.docker("network", "rm", net, check=False)
+
+
+def test_checks_survive_a_daemon_restart(engine, trio):
+    """A restarted daemon re-adopts the running containers: their ports
+    are still held to their addresses (and no unchecked table is written
+    in between)."""
+    e, t = engine, trio
+    a, b, c = t["a"], t["b"], t["c"]
+    e.restart_daemon()
+    send(e, a, "udp-frame", c["mac"], "-", b["ip"], c["ip"], "6000",
+         "after-restart-forged")
+    send(e, a, "udp-frame", c["mac"], "-", "-", c["ip"], "6000",
+         "after-restart-honest")
+    assert wait_in_log(e, t, "after-restart-honest"), c_log(e, t)
+    assert "after-restart-forged" not in c_log(e, t)
