@@ -35,16 +35,17 @@ static json_t *members(struct daemon *d, const struct network *n,
                 for (struct endpoint *e = c->eps; e; e = e->next) {
                         if (e->net != n)
                                 continue;
-                        char ip[16], sub[20], gw[16], v4[24];
+                        char ip[16], sub[20], gw[16], v4[24], mac[18];
                         int prefix;
                         ipv4_format(e->ip, ip);
+                        net_mac_format(e, mac);
                         net_ipam_config(n, sub, gw, &prefix);
                         snprintf(v4, sizeof(v4), "%s/%d", ip, prefix);
                         json_object_set_new(
                                 out, c->id,
                                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name",
                                           c->name, "EndpointID", e->id,
-                                          "MacAddress", "", "IPv4Address", v4,
+                                          "MacAddress", mac, "IPv4Address", v4,
                                           "IPv6Address", ""));
                 }
         }

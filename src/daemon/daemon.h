@@ -122,6 +122,10 @@ struct daemon {
         const char *resolv_conf; /* the host's, for containers' DNS */
         bool nft;                /* manage nftables rules */
         bool ip_forward;         /* enable net.ipv4.ip_forward */
+        /* While the daemon starts: the tables the previous daemon left
+         * stay until every running container's endpoints are restored
+         * (a table written without them would leave them unchecked). */
+        bool fw_hold;
         int net_dirfd; /* DATA_ROOT/network: address pools, networks/ */
         struct network *networks;
         struct nl *nl;            /* rtnetlink in the host's namespace */
@@ -224,6 +228,12 @@ struct endpoint {
         char host_if[16]; /* the host's end of the veth pair */
         char id[65];      /* EndpointID */
         bool gateway;     /* the container's default route goes here */
+        /* The container end's hardware address, set by us (02:42 and the
+         * IPv4 address, as docker does), so the bridge can drop frames
+         * claiming any other; has_mac false for an endpoint restored
+         * from a record written before it was kept (not filtered). */
+        uint8_t mac[6];
+        bool has_mac;
         struct endpoint *next;
 };
 /* One published port: HostIp:HostPort -> the container's port, with the
@@ -283,6 +293,8 @@ json_t *net_settings_json(struct daemon *d, struct container *c);
 /* {"Subnet","Gateway"}, the prefix; for the API. */
 void net_ipam_config(const struct network *n, char subnet[20], char gw[16],
                      int *ret_prefix);
+/* The endpoint's MAC as "02:42:..." ("" when unknown). */
+void net_mac_format(const struct endpoint *e, char out[18]);
 /* Does the container's DNS server answer for it (a user network)? */
 bool net_has_dns(const struct network *n);
 

@@ -17,11 +17,36 @@
  *     outside only replies enter BR.
  * Published ports are DNAT rules in the "ports" chain, jumped to for
  * every packet addressed to a local address (from outside, prerouting;
- * from the host itself, output). */
+ * from the host itself, output).
+ *
+ * The host's loopback (SECURITY.md §11): our bridges have route_localnet
+ * (so that a published port asked on 127.0.0.1 by the host can be DNATed
+ * out of the bridge, and its replies un-NATed back to 127.0.0.1), which
+ * also lets a container send a frame to the gateway's MAC addressed to
+ * 127.0.0.1 and reach whatever the host binds to its loopback; and DNAT
+ * runs before the routing decision that would call 127.0.0.1 from a LAN
+ * interface a martian, so a neighbour on the LAN reaches ports published
+ * on 127.0.0.1.  The "raw" chain (before conntrack and NAT) drops every
+ * packet to or from 127.0.0.0/8 that did not come in on lo: what the
+ * kernel does itself without route_localnet.  Replies to the host's own
+ * 127.0.0.1 connections come back to the gateway's address (they were
+ * masqueraded), so they pass.
+ *
+ * Spoofing between containers (§14): the table "bridge" of the same name
+ * sees every frame a container sends into one of our bridges (to another
+ * container or to the host) and drops those whose Ethernet or ARP source
+ * is not the MAC we gave the endpoint, whose IPv4 or ARP sender address
+ * is not its address, whose IPv6 source is neither "::" nor its EUI-64
+ * link-local address, IPv6 router advertisements and redirects, and
+ * other ether types (VLAN tags would hide an IP header from the checks).
+ * Containers given NET_ADMIN (or --privileged) may configure their own
+ * addresses, so they are not checked; nor endpoints restored from a
+ * record older than the MACs we set. */
 #include <errno.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "daemon.h"
 #include "error.h"
@@ -62,8 +87,110 @@ static void write_ports(struct daemon *d, FILE *f) {
         }
 }
 
+/* May the container change its own addresses: --privileged, or
+ * NET_ADMIN added (and not dropped again: build_caps' rules)? */
+static bool ctr_net_admin(const struct container *c) {
+        if (json_is_true(json_object_get(c->hostcfg, "Privileged")))
+                return true;
+        bool add = false, drop = false, drop_all = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(c->hostcfg, "CapAdd"), i, v) {
+                const char *n = json_string_value(v) ?: "";
+                if (!strncasecmp(n, "CAP_", 4))
+                        n += 4;
+                add |= !strcasecmp(n, "ALL") || !strcasecmp(n, "NET_ADMIN");
+        }
+        json_array_foreach(json_object_get(c->hostcfg, "CapDrop"), i, v) {
+                const char *n = json_string_value(v) ?: "";
+                if (!strncasecmp(n, "CAP_", 4))
+                        n += 4;
+                drop |= !strcasecmp(n, "NET_ADMIN");
+                drop_all |= !strcasecmp(n, "ALL");
+        }
+        return add && (!drop || drop_all);
+}
+
+/* The elements line of a set of the checked endpoints, keyed by the
+ * host end's name ("IFNAME" or "IFNAME . VALUE"); nothing when there are
+ * none (an empty set is declared without one). */
+enum ep_elem { EP_NAME, EP_MAC, EP_IP4, EP_IP6 };
+
+static void write_elements(struct daemon *d, FILE *f, enum ep_elem what) {
+        bool any = false;
+        for (struct container *c = d->containers; c; c = c->next) {
+                if (ctr_net_admin(c))
+                        continue;
+                for (const struct endpoint *e = c->eps; e; e = e->next) {
+                        if (!e->has_mac)
+                                continue;
+                        const uint8_t *m = e->mac;
+                        char ip[16];
+                        ipv4_format(e->ip, ip);
+                        fprintf(f, "%s\"%s\"",
+                                any ? ",\n      " : "    elements = { ",
+                                e->host_if);
+                        any = true;
+                        if (what == EP_MAC)
+                                fprintf(f, " . %02x:%02x:%02x:%02x:%02x:%02x",
+                                        m[0], m[1], m[2], m[3], m[4], m[5]);
+                        else if (what == EP_IP4)
+                                fprintf(f, " . %s", ip);
+                        /* DAD probes come from "::"; the kernel makes
+                         * the link-local address from the MAC (EUI-64). */
+                        else if (what == EP_IP6)
+                                fprintf(f,
+                                        " . ::, \"%s\" . "
+                                        "fe80::%02x%02x:%02xff:fe%02x:"
+                                        "%02x%02x",
+                                        e->host_if, m[0] ^ 2, m[1], m[2], m[3],
+                                        m[4], m[5]);
+                }
+        }
+        if (any)
+                fprintf(f, " }\n");
+}
+
+/* The bridge-family table: see the top of this file.  Frames from a
+ * port that is not a checked endpoint pass (this kernel may lack the
+ * bridge "meta ibrname" match, so the ports of other engines' bridges
+ * cannot be told apart from new ones of ours); a new endpoint's rules
+ * are therefore written before its container can send (net_attach: the
+ * program has not started; connect: before the interface is up). */
+static void write_bridge_table(struct daemon *d, FILE *f) {
+        fprintf(f,
+                "table bridge %1$s {}\ndelete table bridge %1$s\n"
+                "table bridge %1$s {\n",
+                d->nft_table);
+        static const char *const sets[] = {
+                [EP_NAME] = "ports {\n    type ifname\n",
+                [EP_MAC] = "macs {\n    type ifname . ether_addr\n",
+                [EP_IP4] = "addr4 {\n    type ifname . ipv4_addr\n",
+                [EP_IP6] = "addr6 {\n    type ifname . ipv6_addr\n",
+        };
+        for (int k = EP_NAME; k <= EP_IP6; k++) {
+                fprintf(f, "  set %s", sets[k]);
+                write_elements(d, f, (enum ep_elem) k);
+                fprintf(f, "  }\n");
+        }
+        fprintf(f,
+                "  chain prerouting {\n"
+                "    type filter hook prerouting priority -300; policy "
+                "accept;\n"
+                "    iifname != @ports accept\n"
+                "    iifname . ether saddr != @macs drop\n"
+                "    ether type arp iifname . arp saddr ether != @macs drop\n"
+                "    ether type arp iifname . arp saddr ip != @addr4 drop\n"
+                "    ether type ip iifname . ip saddr != @addr4 drop\n"
+                "    ether type ip6 iifname . ip6 saddr != @addr6 drop\n"
+                "    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
+                "    ether type { ip, arp, ip6 } accept\n"
+                "    drop\n"
+                "  }\n}\n");
+}
+
 int fw_sync(struct daemon *d, struct berr *err) {
-        if (!d->nft || !d->nft_table)
+        if (!d->nft || !d->nft_table || d->fw_hold)
                 return 0;
         char *buf = NULL;
         size_t len = 0;
@@ -89,6 +216,12 @@ int fw_sync(struct daemon *d, struct berr *err) {
                         }
                 fprintf(f, " }\n  }\n");
         }
+        fprintf(f, "  chain raw {\n"
+                   "    type filter hook prerouting priority raw; policy "
+                   "accept;\n"
+                   "    iifname != \"lo\" ip daddr 127.0.0.0/8 drop\n"
+                   "    iifname != \"lo\" ip saddr 127.0.0.0/8 drop\n"
+                   "  }\n");
         fprintf(f, "  chain postrouting {\n"
                    "    type nat hook postrouting priority srcnat; policy "
                    "accept;\n");
@@ -159,6 +292,7 @@ int fw_sync(struct daemon *d, struct berr *err) {
                         b);
         }
         fprintf(f, "  }\n}\n");
+        write_bridge_table(d, f);
         if (fclose(f) != 0) {
                 free(buf);
                 return -ENOMEM;

@@ -534,6 +534,7 @@ int main(int argc, char **argv) {
                         strerror(-r));
                 return 1;
         }
+        d.fw_hold = true;
         r = net_init(&d, &err);
         if (r < 0) {
                 fprintf(stderr, "berthd: networks: %s\n",
@@ -543,6 +544,11 @@ int main(int argc, char **argv) {
         ctr_load_all(&d);
         ctr_restore_running(&d);
         net_reconcile(&d);
+        d.fw_hold = false;
+        r = fw_sync(&d, &err);
+        if (r < 0)
+                fprintf(stderr, "berthd: firewall: %s\n",
+                        berr_message(&err, r));
         _cleanup_free_ char *pidfile = str_printf("%s/berthd.pid", d.exec_root);
         char pidbuf[32];
         snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int) getpid());

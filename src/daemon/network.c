@@ -908,6 +908,14 @@ static int endpoint_add(struct daemon *d, struct container *c,
         }
         e->net = n;
         e->ip = addr;
+        /* docker's: locally administered 02:42, then the address; unique
+         * on the bridge as the address is.  The bridge table drops
+         * frames from this port claiming any other. */
+        e->mac[0] = 0x02;
+        e->mac[1] = 0x42;
+        for (int i = 0; i < 4; i++)
+                e->mac[2 + i] = (uint8_t) (addr >> (24 - 8 * i));
+        e->has_mac = true;
         unsigned int idx = next_if_index(c);
         char peer[16];
         snprintf(e->ifname, sizeof(e->ifname), "eth%u", idx);
@@ -919,7 +927,7 @@ static int endpoint_add(struct daemon *d, struct container *c,
         struct berr e2 = {0};
         if (nl_link_index(d->nl, e->host_if) > 0)
                 nl_link_delete(d->nl, e->host_if, &e2);
-        r = nl_veth_create(d->nl, e->host_if, peer, nsfd, err);
+        r = nl_veth_create(d->nl, e->host_if, peer, nsfd, e->mac, err);
         if (r >= 0)
                 r = nl_link_set_master(d->nl, e->host_if, n->ifname, err);
         if (r >= 0)
@@ -931,6 +939,15 @@ static int endpoint_add(struct daemon *d, struct container *c,
         if (r >= 0)
                 r = nl_addr_add(in, e->ifname, addr,
                                 ipam_subnet(n->pool)->prefix, err);
+        struct endpoint **p = &c->eps;
+        while (*p)
+                p = &(*p)->next;
+        *p = e;
+        /* A running container (connect) gets the port's rules before its
+         * end is up: it could send with any source meanwhile.  A starting
+         * one's program waits; net_attach writes them once. */
+        if (r >= 0 && (c->status == CTR_RUNNING || c->status == CTR_PAUSED))
+                r = fw_sync(d, err);
         if (r >= 0)
                 r = nl_link_set_up(in, e->ifname, err);
         /* An internal network has no way out: no default route. */
@@ -939,14 +956,11 @@ static int endpoint_add(struct daemon *d, struct container *c,
                 e->gateway = r >= 0;
         }
         if (r < 0) {
+                *p = NULL;
                 endpoint_delete(d, c, e, true);
                 return berr_prefix(err, r, "connect container %.12s to %s",
                                    c->id, n->name);
         }
-        struct endpoint **p = &c->eps;
-        while (*p)
-                p = &(*p)->next;
-        *p = e;
         return 0;
 }
 
@@ -957,13 +971,15 @@ static int open_netns(const struct container *c, struct berr *err) {
         return fd >= 0 ? fd : berr_set(err, errno, "open '%s'", nspath);
 }
 
-/* Published ports, and the rules that forward them. */
+/* Published ports, the rules that forward them, and the rules that hold
+ * the container's endpoints to their own addresses (without which their
+ * bridge ports send nothing). */
 static int ports_apply(struct daemon *d, struct container *c,
                        struct berr *err) {
         int r = 0;
-        if (ports_target(c))
+        if (!c->n_ports && ports_target(c))
                 r = ports_publish(d, c, err);
-        if (r >= 0 && c->n_ports)
+        if (r >= 0)
                 r = fw_sync(d, err);
         return r;
 }
@@ -1025,23 +1041,46 @@ void net_detach(struct daemon *d, struct container *c) {
                 c->eps = e->next;
                 endpoint_delete(d, c, e, unlink);
         }
-        bool had_ports = c->n_ports > 0;
+        bool had_rules = c->n_ports > 0 || unlink;
         ports_release(c);
         struct berr e = {0};
-        if (had_ports)
+        /* A veth pair the namespace takes along takes its name too; one
+         * still there must lose its port's rules now. */
+        if (had_rules)
                 fw_sync(d, &e);
+}
+
+void net_mac_format(const struct endpoint *e, char out[18]) {
+        const uint8_t *m = e->mac;
+        if (!e->has_mac)
+                *out = 0;
+        else
+                snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                         m[2], m[3], m[4], m[5]);
+}
+
+static bool mac_parse(const char *s, uint8_t mac[6]) {
+        unsigned int b[6];
+        char end;
+        if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+                         &b[3], &b[4], &b[5], &end) != 6)
+                return false;
+        for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t) b[i];
+        return true;
 }
 
 json_t *net_endpoints_json(const struct container *c) {
         json_t *a = json_array();
         for (const struct endpoint *e = c->eps; e; e = e->next) {
-                char ip[16];
+                char ip[16], mac[18];
                 ipv4_format(e->ip, ip);
+                net_mac_format(e, mac);
                 json_array_append_new(
-                        a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}",
+                        a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
                                      "NetworkID", e->net->id, "IP", ip, "If",
                                      e->ifname, "HostIf", e->host_if, "Id",
-                                     e->id, "Gateway", e->gateway));
+                                     e->id, "Gateway", e->gateway, "Mac", mac));
         }
         return a;
 }
@@ -1074,6 +1113,10 @@ void net_restore(struct daemon *d, struct container *c) {
                 snprintf(ep->id, sizeof(ep->id), "%s",
                          json_string_value(json_object_get(v, "Id")) ?: "");
                 ep->gateway = json_is_true(json_object_get(v, "Gateway"));
+                /* Records from before the MAC was kept: the container's
+                 * end has a random one, so its port stays unchecked. */
+                ep->has_mac = mac_parse(
+                        json_string_value(json_object_get(v, "Mac")), ep->mac);
                 struct endpoint **p = &c->eps;
                 while (*p)
                         p = &(*p)->next;
@@ -1165,7 +1208,7 @@ int net_connect(struct daemon *d, struct container *c, struct network *n,
                  * one joining a user network gets its names (resolv.conf
                  * rewritten in place, the server started). */
                 struct berr e2 = {0};
-                if (!c->n_ports && ports_apply(d, c, &e2) < 0)
+                if (ports_apply(d, c, &e2) < 0)
                         fprintf(stderr, "berthd: container %.12s: %s\n", c->id,
                                 e2.msg);
                 berr_clear(&e2);
@@ -1219,20 +1262,18 @@ int net_disconnect(struct daemon *d, struct container *c, struct network *n,
                                  c->name, n->name);
         struct endpoint *e = endpoint_of(c, n);
         if (e) {
-                uint32_t before = ports_target(c);
                 struct endpoint **p = &c->eps;
                 while (*p != e)
                         p = &(*p)->next;
                 *p = e->next;
                 endpoint_delete(d, c, e, true);
                 regateway(d, c);
-                /* The published ports follow the address they forward to. */
-                if (c->n_ports && ports_target(c) != before) {
-                        struct berr e2 = {0};
-                        if (!ports_target(c))
-                                ports_release(c);
-                        fw_sync(d, &e2);
-                }
+                /* The published ports follow the address they forward to;
+                 * the endpoint's port loses its rules. */
+                if (c->n_ports && !ports_target(c))
+                        ports_release(c);
+                struct berr e2 = {0};
+                fw_sync(d, &e2);
                 hosts_refresh(d, c);
         }
         json_object_del(c->netcfg, key);
@@ -1251,18 +1292,19 @@ int net_disconnect(struct daemon *d, struct container *c, struct network *n,
 
 json_t *net_settings_json(struct daemon *d, struct container *c) {
         json_t *nets = json_object();
-        char ip[16] = "", gw[16] = "", eid[65] = "";
+        char ip[16] = "", gw[16] = "", eid[65] = "", mac[18] = "";
         int prefix = 0;
         const char *k;
         json_t *v;
         json_object_foreach(c->netcfg, k, v) {
                 struct network *n = cfg_network(d, k, v);
                 struct endpoint *e = n ? endpoint_of(c, n) : NULL;
-                char eip[16] = "", egw[16] = "", sub[20];
+                char eip[16] = "", egw[16] = "", sub[20], emac[18] = "";
                 int ep = 0;
                 if (e) {
                         ipv4_format(e->ip, eip);
                         net_ipam_config(n, sub, egw, &ep);
+                        net_mac_format(e, emac);
                 }
                 json_t *dns = json_null();
                 if (n && net_has_dns(n)) {
@@ -1285,17 +1327,18 @@ json_t *net_settings_json(struct daemon *d, struct container *c) {
                                   "Links", "Aliases",
                                   json_array_size(aliases) ? aliases
                                                            : json_null(),
-                                  "MacAddress", "", "DriverOpts", "GwPriority",
-                                  0, "NetworkID", n ? n->id : "", "EndpointID",
-                                  e ? e->id : "", "Gateway", egw, "IPAddress",
-                                  eip, "IPPrefixLen", ep, "IPv6Gateway", "",
-                                  "GlobalIPv6Address", "",
+                                  "MacAddress", emac, "DriverOpts",
+                                  "GwPriority", 0, "NetworkID", n ? n->id : "",
+                                  "EndpointID", e ? e->id : "", "Gateway", egw,
+                                  "IPAddress", eip, "IPPrefixLen", ep,
+                                  "IPv6Gateway", "", "GlobalIPv6Address", "",
                                   "GlobalIPv6PrefixLen", 0, "DNSNames", dns));
                 /* The top-level fields are the default bridge's only. */
                 if (e && n->is_default) {
                         memcpy(ip, eip, sizeof(ip));
                         memcpy(gw, egw, sizeof(gw));
                         memcpy(eid, e->id, sizeof(eid));
+                        memcpy(mac, emac, sizeof(mac));
                         prefix = ep;
                 }
         }
@@ -1320,5 +1363,5 @@ json_t *net_settings_json(struct daemon *d, struct container *c) {
                          "Bridge", "", "SandboxID", "", "SandboxKey", "",
                          "HairpinMode", false, "EndpointID", eid, "Gateway", gw,
                          "IPAddress", ip, "IPPrefixLen", prefix, "MacAddress",
-                         "", "Networks", nets);
+                         mac, "Networks", nets);
 }

@@ -162,7 +162,8 @@ int nl_bridge_create(struct nl *n, const char *name, struct berr *err) {
 }
 
 int nl_veth_create(struct nl *n, const char *name, const char *peer,
-                   int peer_netns_fd, struct berr *err) {
+                   int peer_netns_fd, const uint8_t *peer_mac,
+                   struct berr *err) {
         char buf[NL_BUF];
         struct nlmsghdr *h =
                 link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
@@ -174,6 +175,8 @@ int nl_veth_create(struct nl *n, const char *name, const char *peer,
         struct ifinfomsg *pifi = mnl_nlmsg_put_extra_header(h, sizeof(*pifi));
         pifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(h, IFLA_IFNAME, peer);
+        if (peer_mac)
+                mnl_attr_put(h, IFLA_ADDRESS, 6, peer_mac);
         if (peer_netns_fd >= 0)
                 mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);
         mnl_attr_nest_end(h, pi);

@@ -24,9 +24,11 @@ struct nl *nl_close(struct nl *n);
 int nl_link_index(struct nl *n, const char *name);
 int nl_bridge_create(struct nl *n, const char *name, struct berr *err);
 /* A veth pair: `name` here, `peer` created directly in the namespace
- * `peer_netns_fd` (-1: here too). */
+ * `peer_netns_fd` (-1: here too), with the hardware address `peer_mac`
+ * (6 bytes; NULL: one the kernel picks at random). */
 int nl_veth_create(struct nl *n, const char *name, const char *peer,
-                   int peer_netns_fd, struct berr *err);
+                   int peer_netns_fd, const uint8_t *peer_mac,
+                   struct berr *err);
 int nl_link_delete(struct nl *n, const char *name, struct berr *err);
 int nl_link_set_up(struct nl *n, const char *name, struct berr *err);
 /* Enslave `name` to the bridge `master`. */

@@ -226,8 +226,9 @@ class Engine:
                     continue
                 subprocess.run(["ip", "link", "del", br],
                                capture_output=True)
-            subprocess.run(["nft", "delete", "table", "ip",
-                            "berth_" + self.bridge], capture_output=True)
+            for family in ("ip", "bridge"):
+                subprocess.run(["nft", "delete", "table", family,
+                                "berth_" + self.bridge], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

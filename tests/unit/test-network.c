@@ -178,7 +178,8 @@ static void test_bridge_veth(void **state) {
         berr_clear(&e);
         assert_int_equal(nl_addr_add(h, "bt-br0", ip("10.77.0.1"), 24, &e), 0);
         assert_int_equal(nl_link_set_up(h, "bt-br0", &e), 0);
-        assert_int_equal(nl_veth_create(h, "bt-veth0", "bt-peer", cfd, &e), 0);
+        assert_int_equal(
+                nl_veth_create(h, "bt-veth0", "bt-peer", cfd, NULL, &e), 0);
         assert_int_equal(nl_link_index(h, "bt-peer"), -ENODEV);
         assert_int_equal(nl_link_set_master(h, "bt-veth0", "bt-br0", &e), 0);
         assert_int_equal(nl_link_set_up(h, "bt-veth0", &e), 0);
