@@ -475,8 +475,8 @@ static void log_config_merge(const struct daemon *d, json_t *hc) {
         if (dtype && strcmp(lt, dtype) == 0) {
                 const char *k;
                 json_t *v;
-                json_object_foreach(
-                        json_object_get(d->log_config, "Config"), k, v) {
+                json_object_foreach(json_object_get(d->log_config, "Config"), k,
+                                    v) {
                         if (!json_object_get(cfg, k))
                                 json_object_set(cfg, k, v);
                 }

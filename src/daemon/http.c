@@ -397,8 +397,8 @@ void http_stream_set_drain(struct http_stream *s, http_drain_fn fn) {
 }
 
 static int conn_fd(struct MHD_Connection *conn) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         return ci ? ci->connect_fd : -1;
 }
 
@@ -559,9 +559,8 @@ static void idle_arm(struct http_server *srv) {
                 return;
         uint64_t due = srv->idle_head->idle_since + HTTP_IDLE_TIMEOUT_S * 1000;
         uint64_t now = loop_now_ms();
-        srv->idle_timer =
-                loop_add_timer(srv->loop, due > now ? due - now : 0,
-                               idle_sweep, srv);
+        srv->idle_timer = loop_add_timer(srv->loop, due > now ? due - now : 0,
+                                         idle_sweep, srv);
 }
 
 static void idle_append(struct http_server *srv, struct http_conn *c) {
@@ -826,8 +825,7 @@ int http_server_new(struct loop *l, int listen_fd, http_handler_fn fn,
                 /* Room above our own cap: the connection that finds it
                  * full must be accepted to close an idle one for it. */
                 MHD_OPTION_CONNECTION_LIMIT, s->conn_max + 64,
-                MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                MHD_OPTION_END);
+                MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
         if (!s->mhd) {
                 free(s);
                 return -EIO;

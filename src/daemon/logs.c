@@ -43,7 +43,7 @@ struct log_reader {
         struct daemon *d;
         char id[65];
         struct http_stream *stream;
-        int fds[LOGS_FILES_MAX]; /* oldest first; the last is the live LOG */
+        int fds[LOGS_FILES_MAX];    /* oldest first; the last is the live LOG */
         off_t ends[LOGS_FILES_MAX]; /* sizes when opened */
         unsigned nfds, cur;
         off_t pos;  /* in fds[cur]: going down while scanning for tail */
@@ -281,9 +281,9 @@ static void reader_follow_eof(struct log_reader *r) {
         if (fstat(r->fds[r->cur], &st) == 0 && st.st_size < r->pos)
                 r->pos = 0;
         struct container *c = ctr_by_id(r->d, r->id);
-        bool running = c && (c->status == CTR_RUNNING ||
-                             c->status == CTR_PAUSED ||
-                             c->status == CTR_RESTARTING);
+        bool running =
+                c && (c->status == CTR_RUNNING || c->status == CTR_PAUSED ||
+                      c->status == CTR_RESTARTING);
         if (!running || r->ending) {
                 reader_finish(r);
                 return;
@@ -314,8 +314,7 @@ static void reader_pump(void *ud) {
                         if (left < (off_t) want)
                                 want = left > 0 ? (size_t) left : 0;
                 }
-                ssize_t n = want ? pread(r->fds[r->cur], buf, want, r->pos)
-                                 : 0;
+                ssize_t n = want ? pread(r->fds[r->cur], buf, want, r->pos) : 0;
                 if (n > 0) {
                         r->pos += n;
                         budget -= (size_t) n < budget ? (size_t) n : budget;
@@ -394,8 +393,7 @@ int logs_opts_parse(const json_t *opts, uint64_t *ret_max_size,
 
 void logs_container_exited(struct daemon *d, struct container *c) {
         for (struct log_reader *r = readers; r; r = r->next)
-                if (strcmp(r->id, c->id) == 0 &&
-                    !(c->status == CTR_RESTARTING))
+                if (strcmp(r->id, c->id) == 0 && !(c->status == CTR_RESTARTING))
                         r->ending = true;
         (void) d;
 }

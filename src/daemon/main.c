@@ -156,7 +156,7 @@ static int load_config(struct options *o, const char *path, bool must) {
                         json_decref(o->log_opts);
                         o->log_opts = json_incref(v);
                 } else if (!strcmp(k, "max-concurrent-downloads") &&
-                         json_is_integer(v))
+                           json_is_integer(v))
                         o->max_downloads = (int) json_integer_value(v);
                 else if (!strcmp(k, "insecure-registries") ||
                          !strcmp(k, "allow-nondistributable-artifacts")) {

@@ -29,7 +29,15 @@ def _connect(engine, rcvbuf=None):
 
 
 def ping_seconds(engine, timeout=10):
-    """Time for a fresh connection's GET /_ping to be answered."""
+    """Time for a fresh connection's GET /_ping to be answered (inf when
+    it is not answered within `timeout`)."""
+    try:
+        return _ping(engine, timeout)
+    except OSError:
+        return float("inf")
+
+
+def _ping(engine, timeout):
     t0 = time.monotonic()
     s = _connect(engine)
     s.settimeout(timeout)
@@ -75,18 +83,18 @@ def test_stalled_followers_stay_bounded_and_are_freed(engine, unique):
     # Small files: the attack is the stream's rate, not the file's size
     # (and an unfixed daemon then eats gigabytes, not tens of them).
     cid = engine.docker("run", "-d", "--name", name, "--log-opt",
-                        "max-size=10m", engine.image, "sh", "-c",
+                        "max-size=10m", "--log-opt", "max-file=2", engine.image, "sh", "-c",
                         "yes %s" % LINE).stdout
     cid = (cid.decode() if isinstance(cid, bytes) else cid).strip()
     try:
         time.sleep(1)
         before = rss_kb(engine)
         followers = [stalled_follower(engine, cid) for _ in range(12)]
-        # Long enough for an unbounded daemon to buffer a gigabyte.
+        # Long enough for an unbounded daemon to buffer hundreds of MB.
         worst_ping = 0.0
-        for _ in range(4):
+        for _ in range(12):
             time.sleep(0.5)
-            worst_ping = max(worst_ping, ping_seconds(engine))
+            worst_ping = max(worst_ping, ping_seconds(engine, timeout=3))
         during = rss_kb(engine)
         for s in followers:
             s.close()
@@ -94,8 +102,8 @@ def test_stalled_followers_stay_bounded_and_are_freed(engine, unique):
         after = rss_kb(engine)
         worst_ping = max(worst_ping, ping_seconds(engine))
         # 12 stalled clients cost at most a few hundred KiB each.
-        assert during - before < 64 * 1024, (before, during)
-        assert after - before < 64 * 1024, (before, after)
+        assert during - before < 32 * 1024, (before, during)
+        assert after - before < 32 * 1024, (before, after)
         assert worst_ping < 1.0, worst_ping
     finally:
         t0 = time.monotonic()
@@ -104,24 +112,28 @@ def test_stalled_followers_stay_bounded_and_are_freed(engine, unique):
 
 
 def test_hung_up_followers_are_freed(engine, unique):
-    """Followers that read nothing and hang up at once: nothing stays."""
+    """Followers that read nothing and hang up: nothing of theirs stays
+    (memory nor descriptors), and the daemon answers right after."""
     name = unique + "hangup"
     cid = engine.docker("run", "-d", "--name", name, "--log-opt",
-                        "max-size=10m", engine.image, "sh", "-c",
-                        "yes %s" % LINE).stdout
+                        "max-size=10m", "--log-opt", "max-file=2",
+                        engine.image, "sh", "-c", "yes %s" % LINE).stdout
     cid = (cid.decode() if isinstance(cid, bytes) else cid).strip()
+    fd_dir = "/proc/%d/fd" % engine.proc.pid
     try:
         time.sleep(1)
-        before = rss_kb(engine)
-        for _ in range(5):
+        before, fds_before = rss_kb(engine), len(os.listdir(fd_dir))
+        for _ in range(3):
             socks = [stalled_follower(engine, cid) for _ in range(5)]
-            time.sleep(0.3)
+            time.sleep(2)
             for s in socks:
                 s.close()
-        time.sleep(1)
-        after = rss_kb(engine)
-        assert after - before < 64 * 1024, (before, after)
-        assert ping_seconds(engine) < 1.0
+        time.sleep(2)
+        ping = ping_seconds(engine)
+        after, fds_after = rss_kb(engine), len(os.listdir(fd_dir))
+        assert after - before < 32 * 1024, (before, after)
+        assert fds_after <= fds_before + 2, (fds_before, fds_after)
+        assert ping < 1.0, ping
     finally:
         engine.docker("rm", "-f", name, timeout=30)
 
@@ -143,13 +155,16 @@ def test_big_log_read_does_not_stall_the_loop(engine, unique):
         s = _connect(engine, rcvbuf=65536)
         s.sendall(("GET /v1.44/containers/%s/logs?stdout=1 HTTP/1.1\r\n"
                    "Host: x\r\n\r\n" % cid).encode())
-        s.settimeout(10)
+        s.settimeout(2)
         got = 0
         worst = 0.0
         t_end = time.monotonic() + 4
         while time.monotonic() < t_end:
-            got += len(s.recv(1 << 16))
-            worst = max(worst, ping_seconds(engine))
+            try:
+                got += len(s.recv(1 << 16))
+            except socket.timeout:
+                pass
+            worst = max(worst, ping_seconds(engine, timeout=3))
         during = rss_kb(engine)
         # And a reader that takes it all gets it all, in order.
         s.close()
@@ -165,8 +180,8 @@ def test_big_log_read_does_not_stall_the_loop(engine, unique):
                 break
             data += chunk
         s.close()
-        assert got > 0
         assert worst < 0.5, worst
+        assert got > 0
         assert during - before < 64 * 1024, (before, during)
         body = data.split(b"\r\n\r\n", 1)[1]
         assert body.count((LINE + "\n").encode()) >= 2, body[-300:]
