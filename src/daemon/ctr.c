@@ -460,18 +460,35 @@ static json_t *merge_config(json_t *body, json_t *img) {
         return cfg;
 }
 
-static json_t *hostcfg_defaults(json_t *body) {
+/* The log driver is the daemon's unless the container names one, and
+ * the daemon's log-opts fill in what the container's own --log-opt left
+ * out when the drivers are the same (docker's rule). */
+static void log_config_merge(const struct daemon *d, json_t *hc) {
+        json_t *lc = json_object_get(hc, "LogConfig");
+        const char *dtype =
+                json_string_value(json_object_get(d->log_config, "Type"));
+        const char *lt = json_string_value(json_object_get(lc, "Type"));
+        if (!lt || !*lt)
+                lt = dtype ? dtype : "json-file";
+        json_t *cfg = json_object_get(lc, "Config");
+        cfg = json_is_object(cfg) ? json_copy(cfg) : json_object();
+        if (dtype && strcmp(lt, dtype) == 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(d->log_config, "Config"), k,
+                                    v) {
+                        if (!json_object_get(cfg, k))
+                                json_object_set(cfg, k, v);
+                }
+        }
+        json_object_set_new(hc, "LogConfig",
+                            json_pack("{s:s, s:o}", "Type", lt, "Config", cfg));
+}
+
+static json_t *hostcfg_defaults(const struct daemon *d, json_t *body) {
         json_t *hc = json_object_get(body, "HostConfig");
         hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
-        json_t *lc = json_object_get(hc, "LogConfig");
-        const char *lt = json_string_value(json_object_get(lc, "Type"));
-        if (!lt || !*lt) {
-                json_t *cfg = json_object_get(lc, "Config");
-                json_object_set_new(
-                        hc, "LogConfig",
-                        json_pack("{s:s, s:O}", "Type", "json-file", "Config",
-                                  json_is_object(cfg) ? cfg : json_object()));
-        }
+        log_config_merge(d, hc);
         const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
         if (!nm || !*nm)
                 json_object_set_new(hc, "NetworkMode", json_string("default"));
@@ -968,7 +985,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body,
         c->config = merge_config(body, imgcfg);
         json_decref(imgcfg);
         json_object_set_new(c->config, "Image", json_string(image));
-        c->hostcfg = hostcfg_defaults(body);
+        c->hostcfg = hostcfg_defaults(d, body);
         c->mounts = json_array();
         c->image_id = TAKE_PTR(image_id);
         c->image_ref = strdup(image);
@@ -1159,35 +1176,10 @@ static int spawn_shim(struct daemon *d, struct container *c, struct berr *err) {
                 return berr_set(err, errno, "create '%s'", dir);
         json_t *lc = json_object_get(json_object_get(c->hostcfg, "LogConfig"),
                                      "Config");
-        uint64_t max_size = 0, max_file = 1;
-        const char *ms = json_string_value(json_object_get(lc, "max-size"));
-        const char *mf = json_string_value(json_object_get(lc, "max-file"));
-        if (ms && *ms) {
-                char *end;
-                double v = strtod(ms, &end);
-                uint64_t mul = 1;
-                switch (tolower((unsigned char) *end)) {
-                case 'k':
-                        mul = 1000;
-                        break;
-                case 'm':
-                        mul = 1000 * 1000;
-                        break;
-                case 'g':
-                        mul = 1000 * 1000 * 1000;
-                        break;
-                default:
-                        break;
-                }
-                if (v <= 0)
-                        return berr_setx(err, EINVAL,
-                                         "invalid log option max-size '%s'",
-                                         ms);
-                max_size = (uint64_t) (v * (double) mul);
-        }
-        if (mf && *mf && (parse_u64(mf, &max_file) < 0 || max_file < 1))
-                return berr_setx(err, EINVAL,
-                                 "invalid log option max-file '%s'", mf);
+        uint64_t max_size, max_file;
+        int r = logs_opts_parse(lc, &max_size, &max_file, err);
+        if (r < 0)
+                return r;
         const char *ltype = json_string_value(json_object_get(
                 json_object_get(c->hostcfg, "LogConfig"), "Type"));
         bool nolog = ltype && strcmp(ltype, "none") == 0;
@@ -1210,8 +1202,8 @@ static int spawn_shim(struct daemon *d, struct container *c, struct berr *err) {
         if (!text)
                 return -ENOMEM;
         _cleanup_free_ char *rel = str_printf("%s/%s", c->id, SHIM_CONFIG_FILE);
-        int r = write_file_atomic_at(d->shims_dirfd, rel, text, strlen(text),
-                                     0600, 0);
+        r = write_file_atomic_at(d->shims_dirfd, rel, text, strlen(text), 0600,
+                                 0);
         if (r < 0)
                 return berr_set(err, r, "write '%s/%s'", dir, SHIM_CONFIG_FILE);
 

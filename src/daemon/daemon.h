@@ -131,6 +131,10 @@ struct daemon {
         struct nl *nl;            /* rtnetlink in the host's namespace */
         char *nft_table;          /* berth's own nftables table */
         unsigned int dns_pending; /* forwarded queries in flight */
+        /* {"Type","Config"}: daemon.json's log-driver and log-opts, or
+         * json-file capped at LOGS_DEFAULT_MAX_SIZE x LOGS_DEFAULT_MAX_FILE
+         * when neither is set. */
+        json_t *log_config;
 };
 
 /* ---- containers (ctr.c) ---- */
@@ -199,6 +203,13 @@ void api_push(struct daemon *d, struct http_req *r, const char *name);
 void api_auth(struct daemon *d, struct http_req *r);
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r);
 void logs_container_exited(struct daemon *d, struct container *c);
+/* What a container's logs may take when nobody said: 5 files of 20 MB. */
+#define LOGS_DEFAULT_MAX_SIZE "20m"
+#define LOGS_DEFAULT_MAX_FILE "5"
+/* json-file's max-size ("10m", decimal units; "-1" or absent: no limit)
+ * and max-file (>= 1, default 1) from a LogConfig.Config object. */
+int logs_opts_parse(const json_t *opts, uint64_t *ret_max_size,
+                    uint64_t *ret_max_file, struct berr *err);
 
 /* ---- networks (network.c, ports.c, firewall.c, resolver.c) ---- */
 struct ipam;

@@ -13,12 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
 #include "loop.h"
 #include "util.h"
+
+/* One client connection as MHD holds it, from accept to close.  Idle
+ * ones (no request in progress) sit on the server's idle list, oldest
+ * first: the idle timeout and the connection cap close from its head. */
+struct http_conn {
+        int fd; /* MHD's socket: we only ever shutdown() it */
+        bool busy;
+        bool evicted; /* shut down; MHD closes it in its next turn */
+        uint64_t idle_since;
+        struct http_conn *prev, *next;
+};
 
 struct http_server {
         struct MHD_Daemon *mhd;
@@ -30,6 +43,10 @@ struct http_server {
         /* MHD has work that no fd will announce (an upgraded connection
          * to release): run it again at once. */
         bool kick;
+        unsigned nconns;   /* open and not evicted */
+        unsigned conn_max; /* HTTP_CONN_MAX, less on a low fd limit */
+        struct http_conn *idle_head, *idle_tail;
+        struct loop_timer *idle_timer;
 };
 
 struct http_stream {
@@ -40,7 +57,10 @@ struct http_stream {
         bool suspended; /* the connection waits for data */
         bool closed;    /* the owner has no more to send */
         bool mhd_gone;  /* MHD destroyed the response */
+        bool overflow;  /* the client fell HTTP_STREAM_MAX behind */
+        bool in_gone;   /* on_gone is running: it frees nothing */
         http_gone_fn on_gone;
+        http_drain_fn on_drain;
         void *ud;
 };
 
@@ -297,9 +317,13 @@ void http_defer(struct http_req *r) {
 
 /* ---- streams ---- */
 
+/* MHD asks for more body when the socket can take it: this is where a
+ * writer held back by backpressure is told to go on. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         struct http_stream *s = cls;
         (void) pos;
+        if (s->overflow)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
         size_t avail = s->len - s->off;
         if (avail > 0) {
                 size_t n = avail < max ? avail : max;
@@ -307,10 +331,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 s->off += n;
                 if (s->off == s->len)
                         s->off = s->len = 0;
+                if (s->on_drain && !s->closed &&
+                    s->len - s->off < HTTP_STREAM_LOW)
+                        s->on_drain(s->ud);
                 return (ssize_t) n;
         }
         if (s->closed)
                 return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->on_drain)
+                s->on_drain(s->ud);
         if (s->conn && !s->suspended) {
                 s->suspended = true;
                 MHD_suspend_connection(s->conn);
@@ -323,6 +352,9 @@ static void stream_free(struct http_stream *s) {
         free(s);
 }
 
+/* MHD is done with the response (sent, or the client left).  A stream
+ * whose owner has on_gone is freed here after telling it; one without
+ * waits for the owner's http_stream_close. */
 static void stream_released(void *cls) {
         struct http_stream *s = cls;
         s->mhd_gone = true;
@@ -331,8 +363,13 @@ static void stream_released(void *cls) {
                 stream_free(s);
                 return;
         }
-        if (s->on_gone)
-                s->on_gone(s->ud);
+        if (s->on_gone) {
+                http_gone_fn fn = s->on_gone;
+                s->on_gone = NULL;
+                s->in_gone = true;
+                fn(s->ud);
+                stream_free(s);
+        }
 }
 
 struct http_stream *http_stream_open(struct http_req *r, int status,
@@ -362,6 +399,16 @@ void http_stream_set_gone(struct http_stream *s, http_gone_fn fn, void *ud) {
         s->ud = ud;
 }
 
+void http_stream_set_drain(struct http_stream *s, http_drain_fn fn) {
+        s->on_drain = fn;
+}
+
+static int conn_fd(struct MHD_Connection *conn) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        return ci ? ci->connect_fd : -1;
+}
+
 static void stream_wake(struct http_stream *s) {
         if (s->suspended && s->conn) {
                 s->suspended = false;
@@ -372,8 +419,29 @@ static void stream_wake(struct http_stream *s) {
 int http_stream_write(struct http_stream *s, const void *buf, size_t len) {
         if (s->mhd_gone)
                 return -EPIPE;
+        if (s->overflow)
+                return -ENOBUFS;
         if (len == 0)
                 return 0;
+        if (s->len - s->off + len > HTTP_STREAM_MAX) {
+                /* The client does not read: end its stream rather than
+                 * hold more for it.  shutdown() makes MHD close the
+                 * connection even while its socket is full. */
+                s->overflow = true;
+                free(s->buf);
+                s->buf = NULL;
+                s->len = s->off = s->cap = 0;
+                int fd = s->conn ? conn_fd(s->conn) : -1;
+                if (fd >= 0)
+                        shutdown(fd, SHUT_RDWR);
+                stream_wake(s);
+                return -ENOBUFS;
+        }
+        if (s->off > 0 && s->len + len > s->cap) {
+                memmove(s->buf, s->buf + s->off, s->len - s->off);
+                s->len -= s->off;
+                s->off = 0;
+        }
         if (s->len + len > s->cap) {
                 size_t cap = s->cap ? s->cap : 4096;
                 while (cap < s->len + len)
@@ -424,7 +492,8 @@ void http_stream_close(struct http_stream *s) {
                 return;
         s->closed = true;
         if (s->mhd_gone) {
-                stream_free(s);
+                if (!s->in_gone)
+                        stream_free(s);
                 return;
         }
         stream_wake(s);
@@ -474,6 +543,116 @@ void http_hijack(struct http_req *r, const char *content_type,
         set_pending(r, resp, MHD_HTTP_SWITCHING_PROTOCOLS);
 }
 
+/* ---- connections: cap and idle timeout ---- */
+
+static void idle_remove(struct http_server *srv, struct http_conn *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else if (srv->idle_head == c)
+                srv->idle_head = c->next;
+        else
+                return; /* not on the list */
+        if (c->next)
+                c->next->prev = c->prev;
+        else
+                srv->idle_tail = c->prev;
+        c->prev = c->next = NULL;
+}
+
+static void idle_sweep(void *ud);
+
+static void idle_arm(struct http_server *srv) {
+        if (srv->idle_timer || !srv->idle_head)
+                return;
+        uint64_t due = srv->idle_head->idle_since + HTTP_IDLE_TIMEOUT_S * 1000;
+        uint64_t now = loop_now_ms();
+        srv->idle_timer = loop_add_timer(srv->loop, due > now ? due - now : 0,
+                                         idle_sweep, srv);
+}
+
+static void idle_append(struct http_server *srv, struct http_conn *c) {
+        c->idle_since = loop_now_ms();
+        c->prev = srv->idle_tail;
+        c->next = NULL;
+        if (srv->idle_tail)
+                srv->idle_tail->next = c;
+        else
+                srv->idle_head = c;
+        srv->idle_tail = c;
+        idle_arm(srv);
+}
+
+/* Close an idle connection: shutdown() wakes MHD, which sees the end of
+ * the stream and frees the connection in its next turn (the CLOSED
+ * notification then frees `c`). */
+static void conn_evict(struct http_server *srv, struct http_conn *c) {
+        idle_remove(srv, c);
+        c->evicted = true;
+        srv->nconns--;
+        shutdown(c->fd, SHUT_RDWR);
+}
+
+static void idle_sweep(void *ud) {
+        struct http_server *srv = ud;
+        srv->idle_timer = NULL;
+        uint64_t now = loop_now_ms();
+        while (srv->idle_head &&
+               srv->idle_head->idle_since + HTTP_IDLE_TIMEOUT_S * 1000 <= now)
+                conn_evict(srv, srv->idle_head);
+        idle_arm(srv);
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *conn) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
+/* A new connection is idle until its first request's headers are in.
+ * Past the cap the longest-idle one goes; when every other connection
+ * has a request in progress, that is the new one itself (refused). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        struct http_server *srv = cls;
+        struct http_conn *c = *socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                if (!c)
+                        return;
+                idle_remove(srv, c);
+                if (!c->evicted)
+                        srv->nconns--;
+                free(c);
+                *socket_context = NULL;
+                return;
+        }
+        int fd = conn_fd(conn);
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                if (fd >= 0)
+                        shutdown(fd, SHUT_RDWR);
+                return;
+        }
+        c->fd = fd;
+        *socket_context = c;
+        srv->nconns++;
+        idle_append(srv, c);
+        while (srv->nconns > srv->conn_max && srv->idle_head)
+                conn_evict(srv, srv->idle_head);
+}
+
+static void conn_busy(struct http_server *srv, struct MHD_Connection *conn,
+                      bool busy) {
+        struct http_conn *c = conn_of(conn);
+        if (!c || c->evicted || c->busy == busy)
+                return;
+        c->busy = busy;
+        if (busy)
+                idle_remove(srv, c);
+        else
+                idle_append(srv, c);
+}
+
 /* ---- MHD glue ---- */
 
 static int parse_version(const char *url, const char **rest) {
@@ -517,6 +696,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                 r->srv = srv;
                 r->conn = conn;
                 r->body_fd = -1;
+                conn_busy(srv, conn, true);
                 const char *rest;
                 int v = parse_version(url, &rest);
                 if (v < 0)
@@ -604,9 +784,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode t) {
         struct http_req *r = *req_cls;
-        (void) cls;
-        (void) conn;
         (void) t;
+        conn_busy(cls, conn, false);
         if (!r)
                 return;
         *req_cls = NULL;
@@ -646,6 +825,13 @@ int http_server_new(struct loop *l, int listen_fd, http_handler_fn fn,
         s->fn = fn;
         s->wants_file = wants_file;
         s->ud = ud;
+        /* Each connection is a descriptor, and containers' DNS servers,
+         * log readers and shims need theirs: keep half the limit free. */
+        s->conn_max = HTTP_CONN_MAX;
+        struct rlimit nof;
+        if (getrlimit(RLIMIT_NOFILE, &nof) == 0 &&
+            nof.rlim_cur / 2 < s->conn_max)
+                s->conn_max = (unsigned) (nof.rlim_cur / 2);
         s->mhd = MHD_start_daemon(
                 MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
                         MHD_USE_TURBO | MHD_USE_ERROR_LOG,
@@ -653,7 +839,10 @@ int http_server_new(struct loop *l, int listen_fd, http_handler_fn fn,
                 listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 300,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
-                MHD_OPTION_END);
+                /* Room above our own cap: the connection that finds it
+                 * full must be accepted to close an idle one for it. */
+                MHD_OPTION_CONNECTION_LIMIT, s->conn_max + 64,
+                MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
         if (!s->mhd) {
                 free(s);
                 return -EIO;
@@ -681,6 +870,8 @@ struct http_server *http_server_free(struct http_server *s) {
                 return NULL;
         loop_del_fd(s->loop, s->epfd);
         MHD_stop_daemon(s->mhd);
+        if (s->idle_timer)
+                loop_cancel_timer(s->loop, s->idle_timer);
         free(s);
         return NULL;
 }

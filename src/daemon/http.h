@@ -26,6 +26,20 @@ typedef bool (*http_wants_file_fn)(const char *method, const char *path);
 #define API_VERSION_MAX "1.44"
 #define API_VERSION_MIN "1.24"
 #define HTTP_BODY_MAX   (16u << 20) /* bodies kept in memory */
+/* A stream holds at most this many unsent bytes: a client that reads
+ * slower than its stream is written is cut off (the stream ends with an
+ * error, on_gone runs) instead of growing the daemon.  Writers that can
+ * wait (logs) stay far below it by watching http_stream_pending. */
+#define HTTP_STREAM_MAX (1u << 20)
+/* on_drain runs when a stream's unsent bytes fall below this. */
+#define HTTP_STREAM_LOW (64u << 10)
+/* Connections: past HTTP_CONN_MAX open at once the one idle the longest
+ * (no request in progress) is closed to make room, and a new one is
+ * refused only when none is idle.  A connection with no request in
+ * progress for HTTP_IDLE_TIMEOUT_S seconds is closed; one with a request
+ * in progress (streams: logs -f, events, wait; deferred replies) is not. */
+#define HTTP_CONN_MAX       1000
+#define HTTP_IDLE_TIMEOUT_S 30
 
 int http_server_new(struct loop *l, int listen_fd, http_handler_fn fn,
                     http_wants_file_fn wants_file, void *ud,
@@ -70,14 +84,25 @@ void http_reply_errno(struct http_req *r, int code, const char *msg);
 /* The reply will come later: the connection waits. */
 void http_defer(struct http_req *r);
 
-/* Streams: headers go out at once; writes are buffered and sent as the
- * client reads.  `on_gone` runs once if the client goes away first (the
- * stream must then not be used after http_stream_close). */
+/* Streams: headers go out at once; writes are buffered (at most
+ * HTTP_STREAM_MAX bytes) and sent as the client reads.  `on_gone` runs
+ * once if the client goes away first (or is cut off for not reading):
+ * the stream is freed right after it returns, so the owner drops its
+ * pointer there and never closes it.  Without on_gone the owner still
+ * calls http_stream_close, which then frees it. */
 typedef void (*http_gone_fn)(void *ud);
 struct http_stream *http_stream_open(struct http_req *r, int status,
                                      const char *content_type,
                                      http_gone_fn on_gone, void *ud);
 void http_stream_set_gone(struct http_stream *s, http_gone_fn fn, void *ud);
+/* Called (on the loop, from inside libmicrohttpd) when the client has
+ * taken enough that fewer than HTTP_STREAM_LOW bytes wait: a writer that
+ * holds back while http_stream_pending is high resumes here.  It must
+ * not write to the stream itself; it schedules its work (a loop timer). */
+typedef void (*http_drain_fn)(void *ud);
+void http_stream_set_drain(struct http_stream *s, http_drain_fn fn);
+/* -EPIPE once the client is gone, -ENOBUFS when the write would pass
+ * HTTP_STREAM_MAX (the stream is then ended and on_gone will run). */
 int http_stream_write(struct http_stream *s, const void *buf, size_t len);
 int http_stream_printf(struct http_stream *s, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

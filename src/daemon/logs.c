@@ -1,7 +1,18 @@
 /* GET /containers/{id}/logs from the json-file logs berth-shim writes
  * (LOG, LOG.1, ... after rotation), with tail/since/until/timestamps and
- * follow.  Followers are polled every 100 ms; they end when the container
- * exits and the file is drained. */
+ * follow.
+ *
+ * Logs can be gigabytes and clients can stop reading, so nothing here
+ * holds a file in memory or reads more than a client takes: a reader
+ * keeps its files open (rotation renames do not disturb it) and reads
+ * LOGS_CHUNK bytes at a time, at most LOGS_TURN_BUDGET per loop turn, and
+ * only while its stream holds less than LOGS_HIGH unsent bytes.  A full
+ * stream waits for the client (http_stream_set_drain wakes it); a client
+ * that hangs up ends it (on_gone).  `tail` is found by scanning backwards
+ * from the end, as much per turn.  Followers poll for new lines every
+ * LOGS_POLL_MS and end when the container has exited and the file is
+ * drained. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,27 +24,43 @@
 
 #include "cleanup.h"
 #include "daemon.h"
+#include "error.h"
 #include "http.h"
 #include "loop.h"
 #include "util.h"
 
-struct follower {
+#define LOGS_CHUNK       (64 * 1024)
+#define LOGS_TURN_BUDGET (256 * 1024)
+#define LOGS_HIGH        (128 * 1024)
+#define LOGS_POLL_MS     100
+/* Rotated files read: max-file beyond this keeps the newest ones. */
+#define LOGS_FILES_MAX 32
+/* The shim cuts lines at 16 KiB, which JSON-escapes to at most six times
+ * that: a longer line is not the shim's and is skipped. */
+#define LOGS_LINE_MAX (6 * 16 * 1024 + 1024)
+
+struct log_reader {
         struct daemon *d;
         char id[65];
         struct http_stream *stream;
-        char *path;
-        int fd;
+        int fds[LOGS_FILES_MAX];    /* oldest first; the last is the live LOG */
+        off_t ends[LOGS_FILES_MAX]; /* sizes when opened */
+        unsigned nfds, cur;
+        off_t pos;  /* in fds[cur]: going down while scanning for tail */
+        char *path; /* the live file, to see rotation while following */
         ino_t ino;
-        char *partial;
-        size_t plen;
-        bool out, err, ts, mux;
-        int64_t until_ns;
-        bool ending;
-        struct follower *next;
+        char *line; /* a line cut by a chunk's end */
+        size_t llen, lcap;
+        bool skipping; /* within an overlong line */
+        bool out, err, ts, mux, follow, ending;
+        bool scanning; /* looking for where the last `ntail` lines start */
+        long long ntail, seen;
+        int64_t since, until;
+        struct loop_timer *timer;
+        struct log_reader *next;
 };
 
-static struct follower *followers;
-static struct loop_timer *poll_timer;
+static struct log_reader *readers;
 
 static int64_t parse_rfc3339_ns(const char *s) {
         if (!s)
@@ -114,91 +141,296 @@ static bool handle_line(struct http_stream *s, const char *line, size_t len,
         return ok;
 }
 
-static void follower_free(struct follower *f) {
-        for (struct follower **p = &followers; *p; p = &(*p)->next)
-                if (*p == f) {
-                        *p = f->next;
+static void reader_free(struct log_reader *r) {
+        for (struct log_reader **p = &readers; *p; p = &(*p)->next)
+                if (*p == r) {
+                        *p = r->next;
                         break;
                 }
-        if (f->fd >= 0)
-                close(f->fd);
-        free(f->path);
-        free(f->partial);
-        free(f);
+        if (r->timer)
+                loop_cancel_timer(r->d->loop, r->timer);
+        for (unsigned i = 0; i < r->nfds; i++)
+                close(r->fds[i]);
+        free(r->path);
+        free(r->line);
+        free(r);
 }
 
-static void follower_gone(void *ud) {
-        follower_free(ud);
+static void reader_finish(struct log_reader *r) {
+        http_stream_close(r->stream);
+        reader_free(r);
 }
 
-/* Read what was appended since the last poll; returns false when the
- * follower is done (until passed). */
-static bool follower_read(struct follower *f) {
-        for (int round = 0; round < 2; round++) {
-                char buf[65536];
-                ssize_t n;
-                while ((n = read(f->fd, buf, sizeof(buf))) > 0) {
-                        char *np = realloc(f->partial, f->plen + (size_t) n);
-                        if (!np)
-                                return false;
-                        f->partial = np;
-                        memcpy(f->partial + f->plen, buf, (size_t) n);
-                        f->plen += (size_t) n;
-                        size_t start = 0;
-                        for (size_t i = 0; i < f->plen; i++) {
-                                if (f->partial[i] != '\n')
-                                        continue;
-                                if (!handle_line(f->stream, f->partial + start,
-                                                 i - start, f->out, f->err,
-                                                 f->ts, f->mux, 0, f->until_ns))
-                                        return false;
-                                start = i + 1;
-                        }
-                        memmove(f->partial, f->partial + start,
-                                f->plen - start);
-                        f->plen -= start;
-                }
-                /* Rotated?  Then go on in the new file. */
-                struct stat st;
-                if (stat(f->path, &st) == 0 && st.st_ino != f->ino) {
-                        int nfd = open(f->path, O_RDONLY | O_CLOEXEC);
-                        if (nfd < 0)
-                                break;
-                        close(f->fd);
-                        f->fd = nfd;
-                        f->ino = st.st_ino;
-                        f->plen = 0;
+static void reader_pump(void *ud);
+
+static void reader_schedule(struct log_reader *r, uint64_t ms) {
+        if (r->timer)
+                loop_cancel_timer(r->d->loop, r->timer);
+        r->timer = loop_add_timer(r->d->loop, ms, reader_pump, r);
+}
+
+/* The client went away (or was cut off): its stream is freed by the HTTP
+ * layer right after this. */
+static void reader_gone(void *ud) {
+        reader_free(ud);
+}
+
+/* The client took enough: go on reading (not from inside MHD). */
+static void reader_drained(void *ud) {
+        struct log_reader *r = ud;
+        if (!r->timer || !r->follow)
+                reader_schedule(r, 0);
+}
+
+/* Feed bytes read from the log; complete lines go out.  Returns false
+ * once a line is past `until`. */
+static bool reader_feed(struct log_reader *r, const char *buf, size_t n) {
+        size_t b = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (buf[i] != '\n')
                         continue;
-                }
-                break;
+                bool ok = true;
+                if (r->skipping)
+                        r->skipping = false;
+                else if (r->llen) {
+                        if (r->llen + (i - b) <= LOGS_LINE_MAX) {
+                                memcpy(r->line + r->llen, buf + b, i - b);
+                                ok = handle_line(r->stream, r->line,
+                                                 r->llen + (i - b), r->out,
+                                                 r->err, r->ts, r->mux,
+                                                 r->since, r->until);
+                        }
+                } else
+                        ok = handle_line(r->stream, buf + b, i - b, r->out,
+                                         r->err, r->ts, r->mux, r->since,
+                                         r->until);
+                r->llen = 0;
+                b = i + 1;
+                if (!ok)
+                        return false;
         }
+        size_t rest = n - b;
+        if (rest == 0 || r->skipping)
+                return true;
+        if (r->llen + rest > LOGS_LINE_MAX) {
+                r->llen = 0;
+                r->skipping = true;
+                return true;
+        }
+        if (!r->line) {
+                r->line = malloc(LOGS_LINE_MAX);
+                if (!r->line) {
+                        r->skipping = true;
+                        return true;
+                }
+        }
+        memcpy(r->line + r->llen, buf + b, rest);
+        r->llen += rest;
         return true;
 }
 
-static void poll_followers(void *ud) {
-        struct daemon *d = ud;
-        poll_timer = NULL;
-        for (struct follower *f = followers, *n; f; f = n) {
-                n = f->next;
-                bool more = follower_read(f);
-                struct container *c = ctr_by_id(d, f->id);
-                bool running = c && (c->status == CTR_RUNNING ||
-                                     c->status == CTR_PAUSED ||
-                                     c->status == CTR_RESTARTING);
-                if (!more || !running || f->ending) {
-                        http_stream_close(f->stream);
-                        follower_free(f);
+/* One step of the tail scan: read the chunk before `pos` and count line
+ * ends backwards.  Returns the bytes read. */
+static size_t reader_scan(struct log_reader *r, char *buf) {
+        if (r->pos == 0) {
+                if (r->cur == 0) {
+                        r->scanning = false; /* fewer lines than asked */
+                        return 0;
+                }
+                r->cur--;
+                r->pos = r->ends[r->cur];
+                return 0;
+        }
+        off_t lo = r->pos > LOGS_CHUNK ? r->pos - LOGS_CHUNK : 0;
+        ssize_t n = pread(r->fds[r->cur], buf, (size_t) (r->pos - lo), lo);
+        if (n <= 0) {
+                r->pos = 0;
+                return 0;
+        }
+        for (ssize_t i = n; i > 0; i--) {
+                if (buf[i - 1] != '\n')
+                        continue;
+                if (r->seen == r->ntail) {
+                        r->pos = lo + i;
+                        r->scanning = false;
+                        return (size_t) n;
+                }
+                r->seen++;
+        }
+        r->pos = lo;
+        return (size_t) n;
+}
+
+/* The live file was read to its end while following: go on in a new one
+ * if it was rotated, end if the container is gone, else wait. */
+static void reader_follow_eof(struct log_reader *r) {
+        struct stat st;
+        if (stat(r->path, &st) == 0 && st.st_ino != r->ino) {
+                int nfd = open(r->path, O_RDONLY | O_CLOEXEC);
+                if (nfd >= 0) {
+                        close(r->fds[r->cur]);
+                        r->fds[r->cur] = nfd;
+                        r->ino = st.st_ino;
+                        r->pos = 0;
+                        r->llen = 0;
+                        reader_schedule(r, 0);
+                        return;
                 }
         }
-        if (followers)
-                poll_timer = loop_add_timer(d->loop, 100, poll_followers, d);
+        /* Started over in place (max-file 1 truncates). */
+        if (fstat(r->fds[r->cur], &st) == 0 && st.st_size < r->pos)
+                r->pos = 0;
+        struct container *c = ctr_by_id(r->d, r->id);
+        bool running =
+                c && (c->status == CTR_RUNNING || c->status == CTR_PAUSED ||
+                      c->status == CTR_RESTARTING);
+        if (!running || r->ending) {
+                reader_finish(r);
+                return;
+        }
+        reader_schedule(r, LOGS_POLL_MS);
+}
+
+/* Read and send what the client can take now, at most LOGS_TURN_BUDGET
+ * bytes of file, then yield to the loop. */
+static void reader_pump(void *ud) {
+        struct log_reader *r = ud;
+        r->timer = NULL;
+        char buf[LOGS_CHUNK];
+        size_t budget = LOGS_TURN_BUDGET;
+        while (budget > 0) {
+                /* Backpressure: the drain callback brings us back. */
+                if (http_stream_pending(r->stream) >= LOGS_HIGH)
+                        return;
+                if (r->scanning) {
+                        size_t n = reader_scan(r, buf);
+                        budget -= n < budget ? n : budget;
+                        continue;
+                }
+                bool live = r->cur + 1 == r->nfds;
+                size_t want = LOGS_CHUNK;
+                if (!(live && r->follow)) {
+                        off_t left = r->ends[r->cur] - r->pos;
+                        if (left < (off_t) want)
+                                want = left > 0 ? (size_t) left : 0;
+                }
+                ssize_t n = want ? pread(r->fds[r->cur], buf, want, r->pos) : 0;
+                if (n > 0) {
+                        r->pos += n;
+                        budget -= (size_t) n < budget ? (size_t) n : budget;
+                        if (!reader_feed(r, buf, (size_t) n)) {
+                                reader_finish(r);
+                                return;
+                        }
+                        continue;
+                }
+                if (!live) {
+                        r->cur++;
+                        r->pos = 0;
+                        r->llen = 0;
+                        r->skipping = false;
+                        continue;
+                }
+                if (!r->follow) {
+                        reader_finish(r);
+                        return;
+                }
+                reader_follow_eof(r);
+                return;
+        }
+        reader_schedule(r, 0);
+}
+
+int logs_opts_parse(const json_t *opts, uint64_t *ret_max_size,
+                    uint64_t *ret_max_file, struct berr *err) {
+        uint64_t max_size = 0, max_file = 1;
+        json_t *jms = json_object_get(opts, "max-size");
+        json_t *jmf = json_object_get(opts, "max-file");
+        if ((jms && !json_is_string(jms)) || (jmf && !json_is_string(jmf)))
+                return berr_setx(err, EINVAL,
+                                 "invalid log options: max-size and max-file "
+                                 "must be strings");
+        const char *ms = json_string_value(jms);
+        const char *mf = json_string_value(jmf);
+        if (ms && *ms && strcmp(ms, "-1") != 0) {
+                char *end;
+                double v = strtod(ms, &end);
+                uint64_t mul = 1;
+                switch (tolower((unsigned char) *end)) {
+                case 'k':
+                        mul = 1000;
+                        end++;
+                        break;
+                case 'm':
+                        mul = 1000 * 1000;
+                        end++;
+                        break;
+                case 'g':
+                        mul = 1000 * 1000 * 1000;
+                        end++;
+                        break;
+                default:
+                        break;
+                }
+                if (tolower((unsigned char) *end) == 'b')
+                        end++;
+                if (end == ms || *end || !(v > 0) || v > 1e15)
+                        return berr_setx(err, EINVAL,
+                                         "invalid log option max-size '%s': "
+                                         "want a size such as 10m",
+                                         ms);
+                max_size = (uint64_t) (v * (double) mul);
+        }
+        if (mf && *mf && (parse_u64(mf, &max_file) < 0 || max_file < 1))
+                return berr_setx(err, EINVAL,
+                                 "invalid log option max-file '%s': want a "
+                                 "count of files, 1 or more",
+                                 mf);
+        *ret_max_size = max_size;
+        *ret_max_file = max_file;
+        return 0;
 }
 
 void logs_container_exited(struct daemon *d, struct container *c) {
-        for (struct follower *f = followers; f; f = f->next)
-                if (strcmp(f->id, c->id) == 0 && !(c->status == CTR_RESTARTING))
-                        f->ending = true;
+        for (struct log_reader *r = readers; r; r = r->next)
+                if (strcmp(r->id, c->id) == 0 && !(c->status == CTR_RESTARTING))
+                        r->ending = true;
         (void) d;
+}
+
+/* Open LOG.N ... LOG.1, LOG, oldest first: the reader keeps them, so a
+ * rotation while it reads changes nothing it sees. */
+static void reader_open_files(struct log_reader *r, const char *path) {
+        int fds[LOGS_FILES_MAX];
+        off_t ends[LOGS_FILES_MAX];
+        unsigned n = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        fds[n] = fd;
+        ends[n++] = st.st_size;
+        r->ino = st.st_ino;
+        for (unsigned i = 1; n < LOGS_FILES_MAX; i++) {
+                _cleanup_free_ char *p = str_printf("%s.%u", path, i);
+                fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+                if (fd < 0)
+                        break;
+                if (fstat(fd, &st) < 0) {
+                        close(fd);
+                        break;
+                }
+                fds[n] = fd;
+                ends[n++] = st.st_size;
+        }
+        for (unsigned i = 0; i < n; i++) {
+                r->fds[i] = fds[n - 1 - i];
+                r->ends[i] = ends[n - 1 - i];
+        }
+        r->nfds = n;
 }
 
 void logs_handle(struct daemon *d, struct container *c, struct http_req *r) {
@@ -219,12 +451,6 @@ void logs_handle(struct daemon *d, struct container *c, struct http_req *r) {
                                  "support reading");
                 return;
         }
-        bool follow = http_query_bool(r, "follow", false);
-        bool ts = http_query_bool(r, "timestamps", false);
-        bool tty = json_is_true(json_object_get(c->config, "Tty"));
-        bool mux = !tty;
-        int64_t since = parse_unix_ns(http_query(r, "since"), 0);
-        int64_t until = parse_unix_ns(http_query(r, "until"), 0);
         const char *tail = http_query(r, "tail");
         long long ntail = -1;
         if (tail && *tail && strcmp(tail, "all") != 0) {
@@ -233,93 +459,68 @@ void logs_handle(struct daemon *d, struct container *c, struct http_req *r) {
                 if (*end || ntail < 0)
                         ntail = -1;
         }
-        const char *ct = mux && http_version(r) >= 142
-                                 ? "application/vnd.docker.multiplexed-stream"
-                                 : "application/vnd.docker.raw-stream";
-        struct http_stream *s = http_stream_open(r, 200, ct, NULL, NULL);
-        if (!s)
-                return;
         _cleanup_free_ char *path = ctr_log_path(d, c);
-        if (!path) {
-                http_stream_close(s);
+        struct log_reader *lr = calloc(1, sizeof(*lr));
+        if (!path || !lr) {
+                free(lr);
+                http_reply_error(r, 500,
+                                 "read the logs of container %s: out of "
+                                 "memory",
+                                 c->id);
                 return;
         }
-        /* Rotated files first, oldest first. */
-        char *lines_buf = NULL;
-        size_t lines_len = 0;
-        FILE *mem = open_memstream(&lines_buf, &lines_len);
-        for (int i = 9; i >= 0 && mem; i--) {
-                _cleanup_free_ char *p =
-                        i ? str_printf("%s.%d", path, i) : strdup(path);
-                _cleanup_free_ char *text = NULL;
-                size_t len;
-                if (p && read_file_at(AT_FDCWD, p, (size_t) 1 << 32, &text,
-                                      &len) >= 0)
-                        fwrite(text, 1, len, mem);
-        }
-        if (mem)
-                fclose(mem);
-        struct stat st0;
-        off_t consumed = 0;
-        ino_t ino = 0;
-        if (stat(path, &st0) == 0) {
-                ino = st0.st_ino;
-                consumed = st0.st_size;
-        }
-        /* Find where the last `tail` lines start. */
-        size_t start = 0;
-        if (ntail >= 0 && lines_buf) {
-                long long seen = 0;
-                for (size_t i = lines_len; i > 0; i--) {
-                        if (lines_buf[i - 1] != '\n')
-                                continue;
-                        if (seen == ntail) {
-                                start = i;
-                                break;
-                        }
-                        seen++;
-                }
-        }
-        bool stop = false;
-        for (size_t i = start, b = start; lines_buf && i < lines_len; i++) {
-                if (lines_buf[i] != '\n')
-                        continue;
-                if (!handle_line(s, lines_buf + b, i - b, out, err, ts, mux,
-                                 since, until)) {
-                        stop = true;
-                        break;
-                }
-                b = i + 1;
-        }
-        free(lines_buf);
         bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED ||
                        c->status == CTR_RESTARTING;
-        if (!follow || stop || !running) {
-                http_stream_close(s);
+        bool tty = json_is_true(json_object_get(c->config, "Tty"));
+        lr->d = d;
+        memcpy(lr->id, c->id, sizeof(lr->id));
+        lr->out = out;
+        lr->err = err;
+        lr->ts = http_query_bool(r, "timestamps", false);
+        lr->mux = !tty;
+        lr->follow = http_query_bool(r, "follow", false) && running;
+        lr->since = parse_unix_ns(http_query(r, "since"), 0);
+        lr->until = parse_unix_ns(http_query(r, "until"), 0);
+        lr->ntail = ntail;
+        reader_open_files(lr, path);
+        if (lr->nfds == 0) {
+                /* No log yet: a follower waits for the file. */
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        lr->fds[0] = fd;
+                        lr->nfds = 1;
+                }
+        }
+        if (lr->nfds == 0) {
+                free(lr);
+                http_reply_error(r, 500,
+                                 "read the logs of container %s: cannot "
+                                 "open '%s'",
+                                 c->id, path);
                 return;
         }
-        struct follower *f = calloc(1, sizeof(*f));
-        if (!f) {
-                http_stream_close(s);
+        lr->cur = lr->nfds - 1;
+        lr->path = TAKE_PTR(path);
+        if (ntail >= 0) {
+                lr->scanning = true;
+                lr->pos = lr->ends[lr->cur];
+        } else {
+                lr->cur = 0;
+                lr->pos = 0;
+        }
+        const char *ct = lr->mux && http_version(r) >= 142
+                                 ? "application/vnd.docker.multiplexed-stream"
+                                 : "application/vnd.docker.raw-stream";
+        lr->stream = http_stream_open(r, 200, ct, reader_gone, lr);
+        if (!lr->stream) {
+                for (unsigned i = 0; i < lr->nfds; i++)
+                        close(lr->fds[i]);
+                free(lr->path);
+                free(lr);
                 return;
         }
-        f->d = d;
-        memcpy(f->id, c->id, sizeof(f->id));
-        f->stream = s;
-        f->path = TAKE_PTR(path);
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-        if (f->fd >= 0)
-                lseek(f->fd, consumed, SEEK_SET);
-        f->ino = ino;
-        f->out = out;
-        f->err = err;
-        f->ts = ts;
-        f->mux = mux;
-        f->until_ns = until;
-        f->next = followers;
-        followers = f;
-        /* A follower whose client left is freed through this callback. */
-        http_stream_set_gone(s, follower_gone, f);
-        if (!poll_timer)
-                poll_timer = loop_add_timer(d->loop, 100, poll_followers, d);
+        http_stream_set_drain(lr->stream, reader_drained);
+        lr->next = readers;
+        readers = lr;
+        reader_schedule(lr, 0);
 }

@@ -47,6 +47,8 @@ struct options {
         char *resolv_conf;
         int iptables;   /* -1 unset */
         int ip_forward; /* -1 unset */
+        char *log_driver;
+        json_t *log_opts;
 };
 
 static void usage(FILE *f) {
@@ -161,8 +163,26 @@ static int load_config(struct options *o, const char *path, bool must) {
                         o->ip_forward = json_is_true(v);
                 else if (!strcmp(k, "certs-dir"))
                         set_opt(&o->certs_dir, json_string_value(v));
-                else if (!strcmp(k, "max-concurrent-downloads") &&
-                         json_is_integer(v))
+                else if (!strcmp(k, "log-driver") && json_is_string(v))
+                        set_opt(&o->log_driver, json_string_value(v));
+                else if (!strcmp(k, "log-opts")) {
+                        const char *ok;
+                        json_t *ov;
+                        bool strings = json_is_object(v);
+                        json_object_foreach(v, ok, ov) strings =
+                                strings && json_is_string(ov);
+                        if (!strings) {
+                                fprintf(stderr,
+                                        "berthd: config file '%s': log-opts "
+                                        "must be an object of strings\n",
+                                        path);
+                                json_decref(j);
+                                return -EINVAL;
+                        }
+                        json_decref(o->log_opts);
+                        o->log_opts = json_incref(v);
+                } else if (!strcmp(k, "max-concurrent-downloads") &&
+                           json_is_integer(v))
                         o->max_downloads = (int) json_integer_value(v);
                 else if (!strcmp(k, "max-layer-size") ||
                          !strcmp(k, "max-image-size")) {
@@ -446,6 +466,33 @@ int main(int argc, char **argv) {
         d.worker_binary = find_helper("berth-worker");
         d.worker_zygote_fd = -1;
         d.runtime_root = str_printf("%s/runtime", d.exec_root);
+        /* Logs: daemon.json's log-driver and log-opts; with neither,
+         * json-file capped (docker's own default has no cap, and one
+         * chatty container then fills the disk). */
+        const char *ldrv = o.log_driver ? o.log_driver : "json-file";
+        if (strcmp(ldrv, "json-file") && strcmp(ldrv, "local") &&
+            strcmp(ldrv, "none")) {
+                fprintf(stderr,
+                        "berthd: log-driver '%s' is not supported: berth "
+                        "has json-file, local and none\n",
+                        ldrv);
+                return 1;
+        }
+        json_t *lopts = json_incref(o.log_opts);
+        if (!lopts && strcmp(ldrv, "none") != 0)
+                lopts = json_pack("{s:s, s:s}", "max-size",
+                                  LOGS_DEFAULT_MAX_SIZE, "max-file",
+                                  LOGS_DEFAULT_MAX_FILE);
+        uint64_t lsize, lfiles;
+        struct berr lerr = {0};
+        if (lopts && logs_opts_parse(lopts, &lsize, &lfiles, &lerr) < 0) {
+                fprintf(stderr, "berthd: log-opts: %s\n",
+                        berr_message(&lerr, -EINVAL));
+                json_decref(lopts);
+                return 1;
+        }
+        d.log_config = json_pack("{s:s, s:o}", "Type", ldrv, "Config",
+                                 lopts ? lopts : json_object());
         d.registry.certs_dir = o.certs_dir ? o.certs_dir : "/etc/berth/certs.d";
         d.registry.insecure = o.insecure;
         d.registry.allow_nondistributable = o.nondistributable;
@@ -559,6 +606,7 @@ int main(int argc, char **argv) {
                 BERTH_VERSION, host, d.data_root);
         r = loop_run(d.loop, http_server_timeout, http_server_tick, d.http);
         http_server_free(d.http);
+        json_decref(d.log_config);
         if (pidfile)
                 unlink(pidfile);
         unlink(host + 7);
