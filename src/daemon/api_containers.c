@@ -430,6 +430,8 @@ struct wait_ctx {
 static void wait_gone(void *ud) {
         struct wait_ctx *w = ud;
         w->gone = true;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(w->stream);
         w->stream = NULL;
         if (w->fired)
                 free(w);

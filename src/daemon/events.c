@@ -137,6 +137,8 @@ static void sub_free(struct subscriber *s) {
 static void sub_gone(void *ud) {
         struct subscriber *s = ud;
         s->gone = true;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(s->stream);
         sub_free(s);
 }
 

@@ -128,7 +128,10 @@ static void follower_free(struct follower *f) {
 }
 
 static void follower_gone(void *ud) {
-        follower_free(ud);
+        struct follower *f = ud;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(f->stream);
+        follower_free(f);
 }
 
 /* Read what was appended since the last poll; returns false when the
