@@ -469,8 +469,9 @@ static json_t *hostcfg_defaults(json_t *body) {
                 json_t *cfg = json_object_get(lc, "Config");
                 json_object_set_new(
                         hc, "LogConfig",
-                        json_pack("{s:s, s:O}", "Type", "json-file", "Config",
-                                  json_is_object(cfg) ? cfg : json_object()));
+                        json_pack("{s:s, s:o}", "Type", "json-file", "Config",
+                                  json_is_object(cfg) ? json_incref(cfg)
+                                                      : json_object()));
         }
         const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
         if (!nm || !*nm)
