@@ -113,9 +113,8 @@ static void setup(void) {
         /* Everything below happens in namespaces of our own: the tmpfs,
          * the overlay mounts of created containers, the networks. */
         if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0) {
-                fprintf(stderr,
-                        "fuzz-daemon: needs root for private mount and "
-                        "network namespaces (unshare: %m); skipped\n");
+                fprintf(stderr, "fuzz-daemon: needs root for private mount and "
+                                "network namespaces (unshare: %m); skipped\n");
                 exit(77);
         }
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -170,8 +169,8 @@ static void setup(void) {
 }
 
 static int turn(int64_t wait_ms) {
-        return loop_turn(d.loop, wait_ms, http_server_timeout,
-                         http_server_tick, d.http);
+        return loop_turn(d.loop, wait_ms, http_server_timeout, http_server_tick,
+                         d.http);
 }
 
 /* The request as sent: head lines with "\r\n", Host and Content-Length
@@ -203,8 +202,7 @@ static char *frame(const char *in, size_t len, size_t *ret_len) {
                 if (n >= 5 && strncasecmp(p, "host:", 5) == 0)
                         host = true;
                 if ((n >= 15 && strncasecmp(p, "content-length:", 15) == 0) ||
-                    (n >= 18 &&
-                     strncasecmp(p, "transfer-encoding:", 18) == 0))
+                    (n >= 18 && strncasecmp(p, "transfer-encoding:", 18) == 0))
                         length = true;
                 memcpy(out + o, p, n);
                 o += n;
@@ -268,8 +266,7 @@ static void one_request(const char *in, size_t len) {
 static void remove_images(void) {
         char *list = NULL;
         struct berr err = {0};
-        if (image_list_json(d.images, true, NULL, NULL, NULL, &list, &err) <
-            0)
+        if (image_list_json(d.images, true, NULL, NULL, NULL, &list, &err) < 0)
                 return;
         json_t *a = json_loads(list, 0, NULL);
         free(list);
@@ -306,8 +303,8 @@ static void reset(void) {
                 struct berr err = {0};
                 if (ctr_force_remove(&d, c, true, &err) < 0) {
                         fprintf(stderr,
-                                "fuzz-daemon: remove container %s: %s\n",
-                                c->id, err.msg);
+                                "fuzz-daemon: remove container %s: %s\n", c->id,
+                                err.msg);
                         abort();
                 }
         }
