@@ -188,15 +188,16 @@ json_t *ctr_summary(struct daemon *d, struct container *c) {
         json_t *nets = json_incref(json_object_get(ns, "Networks"));
         json_decref(ns);
         return json_pack(
-                "{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s,"
+                "{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s,"
                 " s:{s:s}, s:{s:o}, s:o}",
                 "Id", c->id, "Names", name ?: "", "Image", c->image_ref,
                 "ImageID", c->image_id, "Command", cmd ?: "", "Created",
                 (json_int_t) rfc3339_to_unix(c->created), "Ports",
                 ports_json(c, true), "Labels",
-                json_object_get(c->config, "Labels") ?: json_object(), "State",
-                state, "Status", status ?: "", "HostConfig", "NetworkMode",
-                nm ?: "default", "NetworkSettings", "Networks",
+                json_incref(json_object_get(c->config, "Labels"))
+                        ?: json_object(),
+                "State", state, "Status", status ?: "", "HostConfig",
+                "NetworkMode", nm ?: "default", "NetworkSettings", "Networks",
                 nets ? nets : json_object(), "Mounts", mounts);
 }
 
@@ -430,6 +431,8 @@ struct wait_ctx {
 static void wait_gone(void *ud) {
         struct wait_ctx *w = ud;
         w->gone = true;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(w->stream);
         w->stream = NULL;
         if (w->fired)
                 free(w);

@@ -56,6 +56,8 @@ static void job_gone(void *ud) {
         struct reg_job *j = ud;
         /* The client went away: stop the transfer (docker cancels too). */
         j->gone = true;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(j->stream);
         j->stream = NULL;
         if (!j->exited && j->pid > 0)
                 kill(j->pid, SIGTERM);

@@ -347,6 +347,10 @@ int worker_spawn(struct daemon *d, json_t *params, int in_fd, int out_fd,
                  pid_t *ret_pid, struct berr *err);
 
 /* ---- helpers (util in daemon) ---- */
+/* Daemon start, after data_root, exec_root and runtime_root are set:
+ * DATA_ROOT/{containers,volumes,network,image} and EXEC_ROOT/shims are
+ * created and opened, the image store too (messages go to stderr). */
+int daemon_open_state(struct daemon *d);
 char *now_rfc3339(void);
 void random_hex(char *buf, size_t nbytes); /* writes 2*nbytes hex + NUL */
 void random_bytes(void *buf, size_t n);

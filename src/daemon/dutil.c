@@ -7,9 +7,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "cleanup.h"
 #include "daemon.h"
+#include "error.h"
+#include "image.h"
 #include "loop.h"
 #include "util.h"
 
@@ -100,4 +104,53 @@ int signal_parse(const char *s) {
                 return SIGRTMIN + off <= SIGRTMAX ? SIGRTMIN + off : -EINVAL;
         }
         return -EINVAL;
+}
+
+static int open_dir(const char *path, mode_t mode) {
+        int r = mkdir_p(path, mode);
+        if (r < 0 && r != -EEXIST) {
+                fprintf(stderr, "berthd: create '%s': %s\n", path,
+                        strerror(-r));
+                return r;
+        }
+        chmod(path, mode);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                fprintf(stderr, "berthd: open '%s': %m\n", path);
+        return fd < 0 ? -errno : fd;
+}
+
+int daemon_open_state(struct daemon *d) {
+        _cleanup_free_ char *ctrs = str_printf("%s/containers", d->data_root);
+        _cleanup_free_ char *vols = str_printf("%s/volumes", d->data_root);
+        _cleanup_free_ char *imgs = str_printf("%s/image", d->data_root);
+        _cleanup_free_ char *shims = str_printf("%s/shims", d->exec_root);
+        if (!ctrs || !vols || !imgs || !shims || !d->runtime_root)
+                return -ENOMEM;
+        chmod(d->data_root, 0711);
+        chmod(d->exec_root, 0700);
+        d->ctr_dirfd = open_dir(ctrs, 0710);
+        /* 0700: a container can write a setuid-root program into a volume;
+         * no other host user may reach it (CVE-2021-41091 class).  Containers
+         * reach their volumes through mounts, never through this path. */
+        d->vol_dirfd = open_dir(vols, 0700);
+        d->shims_dirfd = open_dir(shims, 0700);
+        _cleanup_free_ char *nets = str_printf("%s/network", d->data_root);
+        d->net_dirfd = nets ? open_dir(nets, 0700) : -1;
+        if (d->ctr_dirfd < 0 || d->vol_dirfd < 0 || d->shims_dirfd < 0 ||
+            d->net_dirfd < 0)
+                return -EIO;
+        mkdir_p(d->runtime_root, 0700);
+        struct berr err = {0};
+        int r = image_store_open(imgs, &d->images, &err);
+        if (r < 0) {
+                fprintf(stderr, "berthd: open the image store '%s': %s\n", imgs,
+                        berr_message(&err, r));
+                return r;
+        }
+        /* The loop never waits for the store's lock (api_images.c
+         * retries); loads and pulls run in workers. */
+        image_store_set_nonblocking(d->images, true);
+        image_store_set_limits(d->images, d->max_layer_size, d->max_image_size);
+        return 0;
 }

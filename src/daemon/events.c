@@ -137,6 +137,8 @@ static void sub_free(struct subscriber *s) {
 static void sub_gone(void *ud) {
         struct subscriber *s = ud;
         s->gone = true;
+        /* MHD dropped the response; the stream is ours to release. */
+        http_stream_close(s->stream);
         sub_free(s);
 }
 
@@ -202,6 +204,12 @@ static int64_t parse_time_ns(const char *s) {
         char *end;
         long long sec = strtoll(s, &end, 10);
         long long ns = 0;
+        /* Seconds beyond what nanoseconds in 64 bits hold (or before
+         * 1970) would overflow the product below. */
+        if (sec > INT64_MAX / 1000000000LL - 1)
+                sec = INT64_MAX / 1000000000LL - 1;
+        if (sec < 0)
+                sec = 0;
         if (*end == '.') {
                 char frac[10] = "000000000";
                 size_t n = strspn(end + 1, "0123456789");

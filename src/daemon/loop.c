@@ -202,52 +202,57 @@ void loop_quit(struct loop *l) {
         l->quit = true;
 }
 
+int loop_turn(struct loop *l, int64_t max_wait_ms,
+              int64_t (*extra_timeout_ms)(void *ud), void (*tick)(void *ud),
+              void *ud) {
+        struct epoll_event evs[64];
+        int64_t timeout = -1;
+        if (l->timers) {
+                uint64_t now = loop_now_ms();
+                timeout = l->timers->due > now
+                                  ? (int64_t) (l->timers->due - now)
+                                  : 0;
+        }
+        if (extra_timeout_ms) {
+                int64_t x = extra_timeout_ms(ud);
+                if (x >= 0 && (timeout < 0 || x < timeout))
+                        timeout = x;
+        }
+        if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+                timeout = max_wait_ms;
+        int n = epoll_wait(l->epfd, evs, ELEMENTSOF(evs), (int) timeout);
+        if (n < 0)
+                return errno == EINTR ? 0 : -errno;
+        for (int i = 0; i < n; i++) {
+                struct watch *w = evs[i].data.ptr;
+                if (!w->dead)
+                        w->fn(w->fd, evs[i].events, w->ud);
+        }
+        sweep(l);
+        uint64_t now = loop_now_ms();
+        while (l->timers && l->timers->due <= now) {
+                struct loop_timer *t = l->timers;
+                l->timers = t->next;
+                loop_timer_fn fn = t->fn;
+                void *tud = t->ud;
+                free(t);
+                fn(tud);
+        }
+        sweep(l);
+        /* Work outside our fds (libmicrohttpd's buffered requests,
+         * timeouts, connections resumed by the handlers and timers above)
+         * runs last in every turn. */
+        if (tick)
+                tick(ud);
+        return n;
+}
+
 int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
              void (*tick)(void *ud), void *ud) {
-        struct epoll_event evs[64];
         while (!l->quit) {
-                int64_t timeout = -1;
-                if (l->timers) {
-                        uint64_t now = loop_now_ms();
-                        timeout = l->timers->due > now
-                                          ? (int64_t) (l->timers->due - now)
-                                          : 0;
-                }
-                if (extra_timeout_ms) {
-                        int64_t x = extra_timeout_ms(ud);
-                        if (x >= 0 && (timeout < 0 || x < timeout))
-                                timeout = x;
-                }
-                if (timeout > 60000)
-                        timeout = 60000;
-                int n = epoll_wait(l->epfd, evs, ELEMENTSOF(evs),
-                                   (int) timeout);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                for (int i = 0; i < n; i++) {
-                        struct watch *w = evs[i].data.ptr;
-                        if (!w->dead)
-                                w->fn(w->fd, evs[i].events, w->ud);
-                }
-                sweep(l);
-                uint64_t now = loop_now_ms();
-                while (l->timers && l->timers->due <= now) {
-                        struct loop_timer *t = l->timers;
-                        l->timers = t->next;
-                        loop_timer_fn fn = t->fn;
-                        void *tud = t->ud;
-                        free(t);
-                        fn(tud);
-                }
-                sweep(l);
-                /* Work outside our fds (libmicrohttpd's buffered
-                 * requests, timeouts, connections resumed by the handlers
-                 * and timers above) runs last in every turn. */
-                if (tick)
-                        tick(ud);
+                int r = loop_turn(l, 60000, extra_timeout_ms, tick, ud);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -38,5 +38,11 @@ int loop_watch_child(struct loop *l, pid_t pid, loop_child_fn fn, void *ud);
 int loop_run(struct loop *l, int64_t (*extra_timeout_ms)(void *ud),
              void (*tick)(void *ud), void *ud);
 void loop_quit(struct loop *l);
+/* One turn of loop_run: wait at most `max_wait_ms` (-1: as long as the
+ * timers and `extra_timeout_ms` allow) for events, run their callbacks,
+ * the due timers and `tick`.  The number of fd events, or -errno. */
+int loop_turn(struct loop *l, int64_t max_wait_ms,
+              int64_t (*extra_timeout_ms)(void *ud), void (*tick)(void *ud),
+              void *ud);
 
 uint64_t loop_now_ms(void);

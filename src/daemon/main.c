@@ -299,20 +299,6 @@ static void on_signal(int fd, uint32_t events, void *ud) {
         }
 }
 
-static int open_dir(const char *path, mode_t mode) {
-        int r = mkdir_p(path, mode);
-        if (r < 0 && r != -EEXIST) {
-                fprintf(stderr, "berthd: create '%s': %s\n", path,
-                        strerror(-r));
-                return r;
-        }
-        chmod(path, mode);
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                fprintf(stderr, "berthd: open '%s': %m\n", path);
-        return fd < 0 ? -errno : fd;
-}
-
 int main(int argc, char **argv) {
         struct options o = {.iptables = -1, .ip_forward = -1};
         static const struct option longopts[] = {
@@ -516,37 +502,9 @@ int main(int argc, char **argv) {
         d.resolv_conf = o.resolv_conf ? o.resolv_conf : "/etc/resolv.conf";
         d.nft = o.iptables != 0;
         d.ip_forward = o.ip_forward != 0;
-        _cleanup_free_ char *ctrs = str_printf("%s/containers", d.data_root);
-        _cleanup_free_ char *vols = str_printf("%s/volumes", d.data_root);
-        _cleanup_free_ char *imgs = str_printf("%s/image", d.data_root);
-        _cleanup_free_ char *shims = str_printf("%s/shims", d.exec_root);
-        if (!ctrs || !vols || !imgs || !shims || !d.runtime_root)
-                return 1;
-        chmod(d.data_root, 0711);
-        chmod(d.exec_root, 0700);
-        d.ctr_dirfd = open_dir(ctrs, 0710);
-        /* 0700: a container can write a setuid-root program into a volume;
-         * no other host user may reach it (CVE-2021-41091 class).  Containers
-         * reach their volumes through mounts, never through this path. */
-        d.vol_dirfd = open_dir(vols, 0700);
-        d.shims_dirfd = open_dir(shims, 0700);
-        _cleanup_free_ char *nets = str_printf("%s/network", d.data_root);
-        d.net_dirfd = nets ? open_dir(nets, 0700) : -1;
-        if (d.ctr_dirfd < 0 || d.vol_dirfd < 0 || d.shims_dirfd < 0 ||
-            d.net_dirfd < 0)
-                return 1;
-        mkdir_p(d.runtime_root, 0700);
         struct berr err = {0};
-        int r = image_store_open(imgs, &d.images, &err);
-        if (r < 0) {
-                fprintf(stderr, "berthd: open the image store '%s': %s\n", imgs,
-                        berr_message(&err, r));
+        if (daemon_open_state(&d) < 0)
                 return 1;
-        }
-        /* The loop never waits for the store's lock (api_images.c
-         * retries); loads and pulls run in workers. */
-        image_store_set_nonblocking(d.images, true);
-        image_store_set_limits(d.images, d.max_layer_size, d.max_image_size);
         signal(SIGPIPE, SIG_IGN);
         /* Each container's DNS server and each forwarded query is a
          * descriptor: allow as many as the hard limit does. */
@@ -563,7 +521,7 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        r = loop_new(&d.loop);
+        int r = loop_new(&d.loop);
         if (r < 0 || sfd < 0) {
                 fprintf(stderr, "berthd: event loop: %s\n", strerror(-r));
                 return 1;
