@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""Issue 13's log attack, measured: `_ping` latency (p50/p99/max) while
-20 stalled `logs -f` clients follow a chatty container and one client
-reads a ~1 GB log, and berthd's RSS before, during and after.
+"""Issue 13's attacks at once, measured: `_ping` latency (p50/p99/max)
+while 20 stalled `logs -f` clients follow a chatty container, one client
+reads a ~1 GB log and a big `docker load` runs, and berthd's RSS before,
+during and after.
 
 Starts a private berthd like the integration tests do (BERTH_BUILD picks
 the build; default ./build) and tears it down.  Run as root:
 
     python3 bench/log_attack.py [--followers 20] [--log-mb 1000]
+                                [--load-mb 1000]
 """
 import argparse
+import hashlib
 import importlib.util
+import io
+import json
 import os
 import socket
+import subprocess
+import tarfile
+import tempfile
 import threading
 import time
 
@@ -59,6 +67,37 @@ def rss_mb(engine):
     return -1
 
 
+def make_load_archive(path, mb):
+    """A docker-save archive of one image whose only layer holds `mb` MB of
+    random bytes (incompressible: the load really writes that much)."""
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
+        blob = os.path.join(d, "blob")
+        with open(blob, "wb") as f:
+            for _ in range(mb):
+                f.write(os.urandom(1 << 20))
+        layer = os.path.join(d, "layer.tar")
+        with tarfile.open(layer, "w") as t:
+            t.add(blob, arcname="big.bin")
+        h = hashlib.sha256()
+        with open(layer, "rb") as f:
+            for c in iter(lambda: f.read(1 << 20), b""):
+                h.update(c)
+        cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                          "config": {"Cmd": ["sh"]},
+                          "rootfs": {"type": "layers",
+                                     "diff_ids": ["sha256:" + h.hexdigest()]}
+                          }).encode()
+        man = json.dumps([{"Config": "config.json",
+                           "RepoTags": ["bench/bigload:1"],
+                           "Layers": ["layer.tar"]}]).encode()
+        with tarfile.open(path, "w") as t:
+            for name, data in (("config.json", cfg), ("manifest.json", man)):
+                ti = tarfile.TarInfo(name)
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+            t.add(layer, arcname="layer.tar")
+
+
 def cid_of(engine, name):
     return engine.docker("inspect", "-f", "{{.Id}}", name).stdout.decode().strip()
 
@@ -72,10 +111,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--followers", type=int, default=20)
     ap.add_argument("--log-mb", type=int, default=1000)
+    ap.add_argument("--load-mb", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=15)
     a = ap.parse_args()
     e = conftest.Engine()
+    archive = None
     try:
+        if a.load_mb:
+            archive = tempfile.mktemp(prefix="berth-bench-load-",
+                                      suffix=".tar", dir="/var/tmp")
+            make_load_archive(archive, a.load_mb)
         e.start()
         e.load_busybox()
         # A ~log_mb MB json-file log (json adds ~60% to 101-byte lines).
@@ -120,6 +165,11 @@ def main():
 
         t = threading.Thread(target=read_big)
         t.start()
+        load = None
+        if archive:
+            load = subprocess.Popen(
+                [conftest.DOCKER, "load", "-q", "-i", archive], env=e.env(),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         lat, rss_max = [], rss0
         end = time.monotonic() + a.seconds
         while time.monotonic() < end:
@@ -128,6 +178,13 @@ def main():
             time.sleep(0.02)
         done.set()
         t.join()
+        load_note = ""
+        if load:
+            t0 = time.monotonic()
+            out = load.communicate(timeout=600)[0].decode().strip()
+            load_note = "load of %d MB: %s (ended %.1f s after the window)" % (
+                a.load_mb, out or "rc %d" % load.returncode,
+                time.monotonic() - t0)
         for s in stalled:
             s.close()
         time.sleep(2)
@@ -143,6 +200,8 @@ def main():
         print("ping after:  p50 %.2f ms  p99 %.2f ms" %
               (pct(after, 50) * ms, pct(after, 99) * ms))
         print("big log read: %.0f MB in %.0f s" % (got[0] / 1e6, a.seconds))
+        if load_note:
+            print(load_note)
         print("berthd RSS: before %.1f MB, max during %.1f MB, after hang-up"
               " %.1f MB" % (rss0, rss_max, rss1))
         t0 = time.monotonic()
@@ -150,6 +209,8 @@ def main():
         print("rm -f: %.2f s" % (time.monotonic() - t0))
     finally:
         e.teardown()
+        if archive and os.path.exists(archive):
+            os.unlink(archive)
 
 
 if __name__ == "__main__":
