@@ -50,12 +50,17 @@ static json_t *volume_json(struct daemon *d, const char *name) {
                 return NULL;
         _cleanup_free_ char *mp =
                 str_printf("%s/volumes/%s/_data", d->data_root, name);
+        /* A record may lack any of these: `o` takes a reference, so
+         * what the record has is increfed and what it lacks made anew. */
+        json_t *at = json_object_get(v, "CreatedAt");
+        json_t *labels = json_object_get(v, "Labels");
+        json_t *opts = json_object_get(v, "Options");
         json_t *out = json_pack(
-                "{s:s, s:s, s:s, s:O, s:O, s:s, s:O}", "Name", name, "Driver",
+                "{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "Name", name, "Driver",
                 "local", "Mountpoint", mp ? mp : "", "CreatedAt",
-                json_object_get(v, "CreatedAt") ?: json_string(""), "Labels",
-                json_object_get(v, "Labels") ?: json_object(), "Scope", "local",
-                "Options", json_object_get(v, "Options") ?: json_object());
+                at ? json_incref(at) : json_string(""), "Labels",
+                labels ? json_incref(labels) : json_object(), "Scope", "local",
+                "Options", opts ? json_incref(opts) : json_object());
         json_decref(v);
         return out;
 }
@@ -114,10 +119,13 @@ int volume_get_or_create(struct daemon *d, const char *name, json_t *labels,
                 _cleanup_free_ char *meta = str_printf("%s/volume.json", tmp);
                 _cleanup_free_ char *created_at = now_rfc3339();
                 json_t *rec = json_pack(
-                        "{s:s, s:s, s:O, s:O}", "Name", name, "CreatedAt",
+                        "{s:s, s:s, s:o, s:o}", "Name", name, "CreatedAt",
                         created_at ? created_at : "", "Labels",
-                        json_is_object(labels) ? labels : json_object(),
-                        "Options", json_is_object(opts) ? opts : json_object());
+                        json_is_object(labels) ? json_incref(labels)
+                                               : json_object(),
+                        "Options",
+                        json_is_object(opts) ? json_incref(opts)
+                                             : json_object());
                 _cleanup_free_ char *text = json_dumps(rec, JSON_COMPACT);
                 json_decref(rec);
                 int r = (!data || !meta || !text) ? -ENOMEM : 0;
