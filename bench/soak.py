@@ -57,6 +57,27 @@ def heap_kb(pid):
     return 0
 
 
+def malloc_in_use_kb(pid, log):
+    """The bytes glibc's malloc has handed out and not had back (live
+    objects, no fragmentation, no untouched pages): gdb makes berthd call
+    malloc_stats(), which prints to its stderr, the log.  Pauses the
+    daemon for a moment; only for the daemon this script started."""
+    r = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex",
+                        "call (void) malloc_stats()"],
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        return None
+    with open(log, errors="replace") as f:
+        text = f.read()
+    i = text.rfind("Total (incl. mmap):")
+    if i < 0:
+        return None
+    for line in text[i:].splitlines():
+        if line.strip().startswith("in use bytes"):
+            return int(line.split("=")[1]) // 1024
+    return None
+
+
 def busybox_tar(d):
     """A tar of a minimal busybox rootfs (static busybox + a few links)."""
     root = os.path.join(d, "rootfs")
@@ -192,13 +213,17 @@ def cycle(client, image, extra=()):
         client.run("rm", "-f", cid)
 
 
-def soak(client, pid, image, clients, cycles, every, extra=(), progress=None):
+def soak(client, pid, image, clients, cycles, every, extra=(), progress=None,
+         in_use=lambda: None):
     """Run `cycles` cycles from `clients` threads, in rounds of `every`;
     after each round, with no request in flight, sample berthd's RSS.
-    Returns (samples [(cycles, seconds, rss KB, anon KB)], errors)."""
+    Returns (samples [(cycles, seconds, rss KB, anon KB, malloc in use KB
+    or None)], errors)."""
     lock = threading.Lock()
     errors = []
-    samples = [(0, 0.0, rss_kb(pid), heap_kb(pid))]
+    samples = [(0, 0.0, rss_kb(pid), heap_kb(pid), in_use())]
+    if progress:
+        progress(samples[0])
     t0 = time.time()
     done = 0
     while done < cycles and len(errors) <= 10:
@@ -225,7 +250,7 @@ def soak(client, pid, image, clients, cycles, every, extra=(), progress=None):
         # Let the daemon finish what the last exits started (events,
         # shim exits) before reading its memory.
         time.sleep(0.5)
-        s = (done, time.time() - t0, rss_kb(pid), heap_kb(pid))
+        s = (done, time.time() - t0, rss_kb(pid), heap_kb(pid), in_use())
         samples.append(s)
         if progress:
             progress(s)
@@ -260,6 +285,9 @@ def main():
     ap.add_argument("--berthd", default=os.environ.get(
         "BERTHD", os.path.join(BUILD, "src/daemon/berthd")))
     ap.add_argument("--log", default=None, help="keep berthd's stderr here")
+    ap.add_argument("--malloc-stats", action="store_true",
+                    help="also read malloc's bytes in use at each sample "
+                         "(gdb; tells a leak from fragmentation)")
     ap.add_argument("--out", default=None, help="write a Markdown report")
     a = ap.parse_args()
     warmup = a.every if a.warmup is None else a.warmup
@@ -282,28 +310,35 @@ def main():
         pid = d.proc.pid
         print(f"berthd {a.berthd} pid {pid}: {a.clients} {a.cli} clients, "
               f"{a.cycles} cycles of run -d/exec/logs/rm -f", flush=True)
+        in_use = ((lambda: malloc_in_use_kb(pid, d.log)) if a.malloc_stats
+                  else (lambda: None))
         print(f"{'cycles':>8} {'seconds':>8} {'RSS KB':>8} {'anon KB':>8} "
-              f"{'B/cycle':>8}", flush=True)
+              f"{'B/cycle':>8}" + (f" {'in use KB':>9}" if a.malloc_stats
+                                   else ""), flush=True)
         last = [0, rss_kb(pid)]
 
-        def progress(s):
+        def row(s):
             per = (s[2] - last[1]) * 1024 / max(1, s[0] - last[0])
             last[:] = [s[0], s[2]]
-            print(f"{s[0]:8d} {s[1]:8.0f} {s[2]:8d} {s[3]:8d} {per:8.0f}",
-                  flush=True)
+            print(f"{s[0]:8d} {s[1]:8.0f} {s[2]:8d} {s[3]:8d} "
+                  + (f"{per:8.0f}" if s[0] else f"{'':8}")
+                  + (f" {s[4]:9d}" if s[4] is not None else ""), flush=True)
 
-        print(f"{0:8d} {0:8.0f} {last[1]:8d} {heap_kb(pid):8d}", flush=True)
         samples, errors = soak(client, pid, image, a.clients, a.cycles,
-                               a.every, extra, progress)
+                               a.every, extra, row, in_use)
         after = [(s[0], s[2] * 1024) for s in samples if s[0] >= warmup]
         anon = [(s[0], s[3] * 1024) for s in samples if s[0] >= warmup]
+        used = [(s[0], s[4] * 1024) for s in samples
+                if s[0] >= warmup and s[4] is not None]
         left = client.run("ps", "-aq", check=False).split()
         rate = samples[-1][0] / samples[-1][1] if samples[-1][1] else 0
         summary = (f"after {warmup} warm-up cycles: RSS slope "
-                   f"{slope(after):.0f} B/cycle, anon slope "
-                   f"{slope(anon):.0f} B/cycle "
-                   f"({slope(after) * 1000 / 1024:.0f} KB per 1,000 cycles); "
-                   f"{rate:.1f} cycles/s, {len(errors)} errors, "
+                   f"{slope(after):.0f} B/cycle "
+                   f"({slope(after) * 1000 / 1024:.0f} KB per 1,000 cycles), "
+                   f"RssAnon slope {slope(anon):.0f} B/cycle"
+                   + (f", malloc in-use slope {slope(used):.0f} B/cycle"
+                      if used else "")
+                   + f"; {rate:.1f} cycles/s, {len(errors)} errors, "
                    f"{len(left)} containers left")
         print(summary, flush=True)
         for e in errors[:5]:
@@ -311,16 +346,15 @@ def main():
         if a.out:
             with open(a.out, "w") as f:
                 f.write(f"# berthd soak — {time.strftime('%Y-%m-%d')}\n\n")
-                f.write(f"Command: `python3 bench/soak.py --clients "
-                        f"{a.clients} --cycles {a.cycles} --every {a.every} "
-                        f"--cli {a.cli}`"
-                        + (f" --network {a.network}" if a.network else "")
-                        + f".  Machine: {os.cpu_count()} CPUs, kernel "
+                f.write("Command: `" + " ".join(["python3", "bench/soak.py",
+                                                 *sys.argv[1:]])
+                        + f"`.  Machine: {os.cpu_count()} CPUs, kernel "
                         f"{os.uname().release}.\n\n")
-                f.write("| cycles | seconds | RSS KB | RssAnon KB |\n"
-                        "|---|---|---|---|\n")
+                f.write("| cycles | seconds | RSS KB | RssAnon KB | "
+                        "malloc in use KB |\n|---|---|---|---|---|\n")
                 for s in samples:
-                    f.write(f"| {s[0]} | {s[1]:.0f} | {s[2]} | {s[3]} |\n")
+                    f.write(f"| {s[0]} | {s[1]:.0f} | {s[2]} | {s[3]} | "
+                            f"{'' if s[4] is None else s[4]} |\n")
                 f.write(f"\n{summary}.\n")
         if a.network:
             client.run("network", "rm", a.network, check=False)
