@@ -1613,11 +1613,19 @@ void exec_drop(struct daemon *d, struct container *c, size_t keep) {
 }
 
 void ctr_free_all(struct daemon *d) {
-        while (d->execs) {
-                struct exec_inst *x = d->execs;
-                d->execs = x->next;
-                exec_inst_free(x);
-        }
+        /* Exec records are freed through their containers: one that
+         * belongs to none is a record nothing would ever have freed,
+         * which is reported, and left for a leak checker to list. */
+        for (struct container *c = d->containers; c; c = c->next)
+                exec_drop(d, c, 0);
+        size_t orphans = 0;
+        for (struct exec_inst *x = d->execs; x; x = x->next)
+                orphans++;
+        if (orphans)
+                fprintf(stderr,
+                        "berthd: %zu exec records belong to no container\n",
+                        orphans);
+        d->execs = NULL;
         while (d->containers) {
                 struct container *c = d->containers;
                 d->containers = c->next;
