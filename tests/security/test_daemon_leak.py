@@ -115,3 +115,51 @@ def test_run_exec_logs_rm_cycles_do_not_grow_the_daemon(leak_engine):
         f"{CYCLES} run -d/exec/logs/rm -f cycles after {WARMUP} warm-up "
         f"cycles ({before} -> {after} KB, {grown * 1024 // CYCLES} B per "
         f"cycle): something is kept per container or per exec")
+
+
+# berthd keeps at most this many exec records per container (EXEC_KEEP in
+# src/daemon/daemon.h); past it, the oldest that ended go.
+EXEC_KEEP = 64
+
+
+def test_exec_records_are_bounded_and_go_with_their_container(leak_engine):
+    """A container that lives long and is exec'd into often (health
+    probes, a CI job's steps) kept one record per exec for ever; and the
+    records of a removed container stayed too."""
+    engine = leak_engine
+    if engine.kind != "berthd":
+        pytest.skip("berth's own bound")
+    api = _it.api_json
+    cid = engine.docker("run", "-d", engine.image, "sleep",
+                        "300").stdout.decode().strip()
+    try:
+        def exec_true():
+            st, j = api(engine, "POST", f"/containers/{cid}/exec",
+                        {"Cmd": ["true"]})
+            assert st == 201, (st, j)
+            st, j2 = api(engine, "POST", f"/exec/{j['Id']}/start",
+                         {"Detach": True})
+            assert st == 200, (st, j2)
+            return j["Id"]
+
+        first = exec_true()
+        deadline = time.time() + 10
+        while True:
+            st, j = api(engine, "GET", f"/exec/{first}/json")
+            assert st == 200, (st, j)
+            if not j["Running"] or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        assert j["ExitCode"] == 0, j
+        ids = [exec_true() for _ in range(2 * EXEC_KEEP)]
+        time.sleep(0.5)
+        st, j = api(engine, "GET", f"/exec/{first}/json")
+        assert st == 404, (
+            f"the record of an exec that ended {2 * EXEC_KEEP} execs ago "
+            f"is still kept: {st} {j}")
+        st, j = api(engine, "GET", f"/exec/{ids[-1]}/json")
+        assert st == 200, (st, j)
+    finally:
+        engine.docker("rm", "-f", cid)
+    st, j = api(engine, "GET", f"/exec/{ids[-1]}/json")
+    assert st == 404, f"an exec record outlived its container: {st} {j}"
