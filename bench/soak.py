@@ -62,9 +62,12 @@ def malloc_in_use_kb(pid, log):
     objects, no fragmentation, no untouched pages): gdb makes berthd call
     malloc_stats(), which prints to its stderr, the log.  Pauses the
     daemon for a moment; only for the daemon this script started."""
-    r = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex",
-                        "call (void) malloc_stats()"],
-                       capture_output=True, timeout=60)
+    try:
+        r = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex",
+                            "call (void) malloc_stats()"],
+                           capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
     if r.returncode != 0:
         return None
     with open(log, errors="replace") as f:
