@@ -5,7 +5,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 MESON ?= meson
 
-.PHONY: all build deps install check demo bench bench-engine bench-pull bench-network bench-build format format-check asan fuzz clean
+.PHONY: all build deps install check demo bench bench-engine bench-pull bench-network bench-build bench-soak format format-check asan fuzz clean
 
 all: build
 
@@ -50,6 +50,12 @@ bench-build: deps build
 
 bench-network: deps build
 	bash bench/network.sh
+
+# berthd's RSS per 1,000 run -d/exec/logs/rm -f cycles (flat after warm-up);
+# e.g. make bench-soak SOAK_ARGS="--clients 4 --cycles 2000 --malloc-stats"
+SOAK_ARGS ?= --clients 8 --cycles 6000 --every 1000
+bench-soak: deps build
+	python3 bench/soak.py $(SOAK_ARGS) --out bench/results/soak-$$(date +%F).md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

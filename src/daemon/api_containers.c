@@ -187,6 +187,7 @@ json_t *ctr_summary(struct daemon *d, struct container *c) {
         json_t *ns = net_settings_json(d, c);
         json_t *nets = json_incref(json_object_get(ns, "Networks"));
         json_decref(ns);
+        json_t *labels = json_object_get(c->config, "Labels");
         return json_pack(
                 "{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s,"
                 " s:{s:s}, s:{s:o}, s:o}",
@@ -194,10 +195,9 @@ json_t *ctr_summary(struct daemon *d, struct container *c) {
                 "ImageID", c->image_id, "Command", cmd ?: "", "Created",
                 (json_int_t) rfc3339_to_unix(c->created), "Ports",
                 ports_json(c, true), "Labels",
-                json_incref(json_object_get(c->config, "Labels"))
-                        ?: json_object(),
-                "State", state, "Status", status ?: "", "HostConfig",
-                "NetworkMode", nm ?: "default", "NetworkSettings", "Networks",
+                labels ? json_incref(labels) : json_object(), "State", state,
+                "Status", status ?: "", "HostConfig", "NetworkMode",
+                nm ?: "default", "NetworkSettings", "Networks",
                 nets ? nets : json_object(), "Mounts", mounts);
 }
 
@@ -864,6 +864,24 @@ static struct exec_inst *exec_find(struct daemon *d, const char *id) {
         return NULL;
 }
 
+static void exec_refresh(struct daemon *d, struct exec_inst *x);
+
+/* A container that lives long and is exec'd into often (health probes, CI
+ * steps) would otherwise keep a record per exec for ever: at EXEC_KEEP,
+ * learn which have ended and drop those older than the newest half. */
+static void exec_prune(struct daemon *d, struct container *c) {
+        size_t n = 0;
+        for (struct exec_inst *x = d->execs; x; x = x->next)
+                if (x->ctr == c)
+                        n++;
+        if (n < EXEC_KEEP)
+                return;
+        for (struct exec_inst *x = d->execs; x; x = x->next)
+                if (x->ctr == c)
+                        exec_refresh(d, x);
+        exec_drop(d, c, EXEC_KEEP / 2);
+}
+
 static void exec_create(struct daemon *d, struct container *c,
                         struct http_req *r) {
         json_t *body = http_body_json(r, false);
@@ -888,6 +906,7 @@ static void exec_create(struct daemon *d, struct container *c,
                 json_decref(body);
                 return;
         }
+        exec_prune(d, c);
         struct exec_inst *x = calloc(1, sizeof(*x));
         if (!x) {
                 json_decref(body);
@@ -1182,7 +1201,7 @@ static json_t *exec_inspect(struct daemon *d, struct exec_inst *x) {
         for (size_t i = 1; i < json_array_size(cmd); i++)
                 json_array_append(args, json_array_get(cmd, i));
         return json_pack(
-                "{s:s, s:b, s:O, s:b, s:b, s:b, s:b, s:b, s:s, s:s?,"
+                "{s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:b, s:s, s:s?,"
                 " s:{s:s, s:s, s:o, s:b, s:s}, s:i}",
                 "ID", x->id, "Running", x->running, "ExitCode",
                 x->started && !x->running ? json_integer(x->exit_code)

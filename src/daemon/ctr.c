@@ -1574,6 +1574,74 @@ static void restart_fire(void *ud) {
         }
 }
 
+struct exec_inst *exec_inst_free(struct exec_inst *x) {
+        if (!x)
+                return NULL;
+        json_decref(x->body);
+        free(x);
+        return NULL;
+}
+
+void exec_drop(struct daemon *d, struct container *c, size_t keep) {
+        size_t seen = 0;
+        for (struct exec_inst **p = &d->execs; *p;) {
+                struct exec_inst *x = *p;
+                if (x->ctr != c || (keep && (++seen <= keep || x->running))) {
+                        p = &x->next;
+                        continue;
+                }
+                /* What the shim wrote when the process ended goes too (the
+                 * whole shim directory does when the container goes). */
+                if (keep) {
+                        _cleanup_free_ char *rel =
+                                str_printf("%s/exec-%s.json", c->id, x->id);
+                        if (rel)
+                                unlinkat(d->shims_dirfd, rel, 0);
+                }
+                *p = x->next;
+                exec_inst_free(x);
+        }
+}
+
+void ctr_free_all(struct daemon *d) {
+        /* Exec records are freed through their containers: one that
+         * belongs to none is a record nothing would ever have freed,
+         * which is reported, and left for a leak checker to list. */
+        for (struct container *c = d->containers; c; c = c->next)
+                exec_drop(d, c, 0);
+        size_t orphans = 0;
+        for (struct exec_inst *x = d->execs; x; x = x->next)
+                orphans++;
+        if (orphans)
+                fprintf(stderr,
+                        "berthd: %zu exec records belong to no container\n",
+                        orphans);
+        d->execs = NULL;
+        while (d->containers) {
+                struct container *c = d->containers;
+                d->containers = c->next;
+                /* Only the daemon's own descriptors close here: the DNS
+                 * server's sockets and the held host ports, which the
+                 * exit would close anyway; veths, addresses and files
+                 * stay for the next daemon (ctr_restore_running). */
+                resolver_stop(d, c);
+                ports_release(c);
+                while (c->eps) {
+                        struct endpoint *e = c->eps;
+                        c->eps = e->next;
+                        free(e);
+                }
+                free_attaches(c);
+                for (struct waiter *w = c->waiters, *n; w; w = n) {
+                        n = w->next;
+                        free(w);
+                }
+                if (c->shim_wait_fd >= 0)
+                        close(c->shim_wait_fd);
+                ctr_free(c);
+        }
+}
+
 static void read_exec_exits(struct daemon *d, struct container *c) {
         for (struct exec_inst *x = d->execs; x; x = x->next) {
                 if (x->ctr != c || !x->running)
@@ -1832,9 +1900,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool volumes,
                                 volume_remove(d, n, false, NULL);
                 }
         }
-        for (struct exec_inst *x = d->execs; x; x = x->next)
-                if (x->ctr == c)
-                        x->ctr = NULL;
+        exec_drop(d, c, 0);
         event_emit(d, "container", "destroy", c->id, NULL);
         fire_waiters(d, c, true);
         ctr_free(c);

@@ -156,6 +156,9 @@ int ctr_force_remove(struct daemon *d, struct container *c, bool volumes,
                      struct berr *err);
 int ctr_save(struct daemon *d, struct container *c);
 int ctr_load_all(struct daemon *d);
+/* Daemon exit: free every container and exec record in memory, and
+ * nothing else (containers keep running; their state stays on disk). */
+void ctr_free_all(struct daemon *d);
 void ctr_restore_running(struct daemon *d);
 const char *ctr_status_name(enum ctr_status s);
 json_t *ctr_inspect(struct daemon *d, struct container *c);
@@ -175,6 +178,17 @@ void ctr_pass_attach(struct daemon *d, struct container *c, int fd, bool in,
 char *ctr_log_path(struct daemon *d, const struct container *c);
 void ctr_on_exit_record(struct daemon *d, struct container *c, int code,
                         bool oom, const char *finished_at);
+
+/* ---- exec records (api_containers.c, ctr.c) ---- */
+/* Docker keeps an exec's record after its process ends, for inspect (the
+ * CLI reads the exit code there), and drops it minutes later; berth drops
+ * a container's records with the container, and beyond EXEC_KEEP per
+ * container the oldest that ended or never started. */
+#define EXEC_KEEP 64
+struct exec_inst *exec_inst_free(struct exec_inst *x);
+/* Free the records of `c`: all of them (keep 0), or all but the newest
+ * `keep` and those still running. */
+void exec_drop(struct daemon *d, struct container *c, size_t keep);
 
 /* ---- events (events.c) ---- */
 void event_emit(struct daemon *d, const char *type, const char *action,

@@ -62,11 +62,19 @@ int loop_new(struct loop **ret) {
         return 0;
 }
 
+static void child_ready(int fd, uint32_t events, void *ud);
+
 struct loop *loop_free(struct loop *l) {
         if (!l)
                 return NULL;
         for (struct watch *w = l->watches, *n; w; w = n) {
                 n = w->next;
+                /* A child still watched: the loop owns its record and
+                 * pidfd (the child itself is not waited for). */
+                if (w->fn == child_ready && !w->dead) {
+                        close(w->fd);
+                        free(w->ud);
+                }
                 free(w);
         }
         for (struct loop_timer *t = l->timers, *n; t; t = n) {

@@ -50,14 +50,17 @@ static json_t *volume_json(struct daemon *d, const char *name) {
                 return NULL;
         _cleanup_free_ char *mp =
                 str_printf("%s/volumes/%s/_data", d->data_root, name);
+        /* A record may lack any of these: `o` takes a reference, so
+         * what the record has is increfed and what it lacks made anew. */
+        json_t *at = json_object_get(v, "CreatedAt");
+        json_t *labels = json_object_get(v, "Labels");
+        json_t *opts = json_object_get(v, "Options");
         json_t *out = json_pack(
                 "{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "Name", name, "Driver",
                 "local", "Mountpoint", mp ? mp : "", "CreatedAt",
-                json_incref(json_object_get(v, "CreatedAt")) ?: json_string(""),
-                "Labels",
-                json_incref(json_object_get(v, "Labels")) ?: json_object(),
-                "Scope", "local", "Options",
-                json_incref(json_object_get(v, "Options")) ?: json_object());
+                at ? json_incref(at) : json_string(""), "Labels",
+                labels ? json_incref(labels) : json_object(), "Scope", "local",
+                "Options", opts ? json_incref(opts) : json_object());
         json_decref(v);
         return out;
 }
