@@ -59,6 +59,8 @@ struct http_stream {
         bool mhd_gone;  /* MHD destroyed the response */
         bool overflow;  /* the client fell HTTP_STREAM_MAX behind */
         bool in_gone;   /* on_gone is running: it frees nothing */
+        bool hung_up;   /* the client closed while we waited for data */
+        int watch_fd;   /* the socket watched for a hang-up, or -1 */
         http_gone_fn on_gone;
         http_drain_fn on_drain;
         void *ud;
@@ -317,12 +319,49 @@ void http_defer(struct http_req *r) {
 
 /* ---- streams ---- */
 
+static int conn_fd(struct MHD_Connection *conn);
+static void stream_wake(struct http_stream *s);
+
+static void stream_unwatch(struct http_stream *s) {
+        if (s->watch_fd >= 0) {
+                loop_del_fd(s->srv->loop, s->watch_fd);
+                s->watch_fd = -1;
+        }
+}
+
+/* A suspended connection is out of MHD's sight: a client that hangs up
+ * while its stream has nothing to send (an `events` or `logs -f` with
+ * nothing new) would hold its socket and buffer until the next write.  We
+ * watch the socket ourselves and end the stream when the peer is gone. */
+static void stream_peer_event(int fd, uint32_t events, void *ud) {
+        struct http_stream *s = ud;
+        char c;
+        if (!(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                return;
+        /* Bytes still unread (a pipelined request) are not a hang-up. */
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+                return;
+        s->hung_up = true;
+        stream_unwatch(s);
+        stream_wake(s);
+}
+
+static void stream_watch(struct http_stream *s) {
+        int fd = conn_fd(s->conn);
+        if (fd < 0 || s->watch_fd >= 0)
+                return;
+        if (loop_add_fd(s->srv->loop, fd, EPOLLRDHUP, stream_peer_event, s) ==
+            0)
+                s->watch_fd = fd;
+}
+
 /* MHD asks for more body when the socket can take it: this is where a
  * writer held back by backpressure is told to go on. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         struct http_stream *s = cls;
         (void) pos;
-        if (s->overflow)
+        if (s->overflow || s->hung_up)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
         size_t avail = s->len - s->off;
         if (avail > 0) {
@@ -343,6 +382,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (s->conn && !s->suspended) {
                 s->suspended = true;
                 MHD_suspend_connection(s->conn);
+                stream_watch(s);
         }
         return 0;
 }
@@ -357,6 +397,7 @@ static void stream_free(struct http_stream *s) {
  * waits for the owner's http_stream_close. */
 static void stream_released(void *cls) {
         struct http_stream *s = cls;
+        stream_unwatch(s);
         s->mhd_gone = true;
         s->conn = NULL;
         if (s->closed) {
@@ -380,6 +421,7 @@ struct http_stream *http_stream_open(struct http_req *r, int status,
                 return NULL;
         s->srv = r->srv;
         s->conn = r->conn;
+        s->watch_fd = -1;
         s->on_gone = on_gone;
         s->ud = ud;
         struct MHD_Response *resp = MHD_create_response_from_callback(
@@ -410,6 +452,7 @@ static int conn_fd(struct MHD_Connection *conn) {
 }
 
 static void stream_wake(struct http_stream *s) {
+        stream_unwatch(s);
         if (s->suspended && s->conn) {
                 s->suspended = false;
                 MHD_resume_connection(s->conn);
