@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -605,65 +606,58 @@ static void handle_attach(struct daemon *d, struct container *c,
 
 /* ---- top, stats ---- */
 
-static void handle_top(struct daemon *d, struct container *c,
-                       struct http_req *r) {
-        if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
-                http_reply_error(r, 409, "Container %s is not running", c->id);
-                return;
+/* `top` runs ps on the host, as docker's does, and filters its output to
+ * the container's pids.  ps is a child the loop watches: its output is
+ * read as it comes, bounded, and a ps that takes too long is killed; the
+ * loop never waits for it. */
+#define TOP_OUT_MAX    (16u << 20)
+#define TOP_TIMEOUT_MS 10000
+
+struct top_job {
+        struct daemon *d;
+        struct http_req *r;
+        pid_t *pids;
+        size_t n;
+        char *args;
+        char *out;
+        size_t len, cap;
+        int fd;
+        pid_t pid;
+        bool eof, exited, too_big, timed_out;
+        int status;
+        struct loop_timer *timer;
+};
+
+static void top_free(struct top_job *t) {
+        if (t->fd >= 0) {
+                loop_del_fd(t->d->loop, t->fd);
+                close(t->fd);
         }
-        struct runtime_opts ro = {.root = d->runtime_root};
-        struct berr e = {0};
-        pid_t *pids = NULL;
-        size_t n = 0;
-        int rr = container_pids(&ro, c->id, &pids, &n, &e);
-        if (rr < 0) {
-                http_reply_errno(r, rr, e.msg);
-                return;
-        }
-        const char *args = http_query(r, "ps_args");
-        if (!args || !*args)
-                args = "-ef";
-        /* ps runs on the host, as docker's does; its output is filtered to
-         * the container's pids.  Arguments are split on spaces, never
-         * handed to a shell. */
-        char *argv[64];
-        int argc = 0;
-        _cleanup_free_ char *copy = strdup(args);
-        argv[argc++] = (char *) "ps";
-        for (char *tok = copy ? strtok(copy, " ") : NULL; tok && argc < 62;
-             tok = strtok(NULL, " "))
-                argv[argc++] = tok;
-        argv[argc] = NULL;
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                free(pids);
-                http_reply_error(r, 500, "pipe: %s", strerror(errno));
-                return;
-        }
-        pid_t pid = fork();
-        if (pid == 0) {
-                dup2(p[1], 1);
-                int nul = open("/dev/null", O_RDWR);
-                if (nul >= 0)
-                        dup2(nul, 2);
-                execvp("ps", argv);
-                _exit(127);
-        }
-        close(p[1]);
-        char *out = NULL;
-        size_t len = 0;
-        read_fd_all(p[0], 16 << 20, &out, &len);
-        close(p[0]);
-        int st = 0;
-        if (pid > 0)
-                waitpid(pid, &st, 0);
-        if (!out || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                free(pids);
-                free(out);
+        if (t->timer)
+                loop_cancel_timer(t->d->loop, t->timer);
+        free(t->pids);
+        free(t->args);
+        free(t->out);
+        free(t);
+}
+
+static void top_reply(struct top_job *t) {
+        struct http_req *r = t->r;
+        pid_t *pids = t->pids;
+        size_t n = t->n;
+        const char *args = t->args;
+        char *out = t->out;
+        if (t->too_big) {
                 http_reply_error(r, 500,
-                                 "Error running ps %s: ps failed (bad "
-                                 "ps_args?)",
-                                 args);
+                                 "Error running ps %s: its output passed %u "
+                                 "bytes",
+                                 args, TOP_OUT_MAX);
+                return;
+        }
+        if (!out || !WIFEXITED(t->status) || WEXITSTATUS(t->status) != 0) {
+                http_reply_error(r, 500, "Error running ps %s: %s", args,
+                                 t->timed_out ? "ps did not finish in 10 s"
+                                              : "ps failed (bad ps_args?)");
                 return;
         }
         json_t *titles = json_array();
@@ -674,11 +668,11 @@ static void handle_top(struct daemon *d, struct container *c,
         int ncols = 0;
         if (line) {
                 char *s2 = NULL;
-                for (char *t = strtok_r(line, " \t", &s2); t;
-                     t = strtok_r(NULL, " \t", &s2)) {
-                        if (strcmp(t, "PID") == 0)
+                for (char *w = strtok_r(line, " \t", &s2); w;
+                     w = strtok_r(NULL, " \t", &s2)) {
+                        if (strcmp(w, "PID") == 0)
                                 pid_col = ncols;
-                        json_array_append_new(titles, json_string(t));
+                        json_array_append_new(titles, json_string(w));
                         ncols++;
                 }
         }
@@ -711,11 +705,149 @@ static void handle_top(struct daemon *d, struct container *c,
                 else
                         json_decref(row);
         }
-        free(out);
-        free(pids);
         http_reply_json(
                 r, 200,
                 json_pack("{s:o, s:o}", "Titles", titles, "Processes", procs));
+}
+
+static void top_maybe_done(struct top_job *t) {
+        if (!t->eof || !t->exited)
+                return;
+        top_reply(t);
+        top_free(t);
+}
+
+static void top_on_output(int fd, uint32_t events, void *ud) {
+        struct top_job *t = ud;
+        (void) events;
+        for (;;) {
+                if (t->cap - t->len < 4096) {
+                        size_t cap = t->cap ? t->cap * 2 : 16384;
+                        if (cap > TOP_OUT_MAX + 1) {
+                                t->too_big = true;
+                                break;
+                        }
+                        char *nb = realloc(t->out, cap + 1);
+                        if (!nb) {
+                                t->too_big = true;
+                                break;
+                        }
+                        t->out = nb;
+                        t->cap = cap;
+                }
+                ssize_t k = read(fd, t->out + t->len, t->cap - t->len);
+                if (k > 0) {
+                        t->len += (size_t) k;
+                        t->out[t->len] = 0;
+                        continue;
+                }
+                if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                break; /* end of output, or an error: done reading */
+        }
+        loop_del_fd(t->d->loop, fd);
+        close(fd);
+        t->fd = -1;
+        t->eof = true;
+        top_maybe_done(t);
+}
+
+static void top_on_exit(pid_t pid, int status, void *ud) {
+        struct top_job *t = ud;
+        (void) pid;
+        t->exited = true;
+        t->status = status;
+        top_maybe_done(t);
+}
+
+static void top_on_timeout(void *ud) {
+        struct top_job *t = ud;
+        t->timer = NULL;
+        t->timed_out = true;
+        /* The child is watched: killed, it is reaped and the reply
+         * follows; its output ends with it. */
+        if (!t->exited)
+                kill(t->pid, SIGKILL);
+}
+
+static void handle_top(struct daemon *d, struct container *c,
+                       struct http_req *r) {
+        if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
+                http_reply_error(r, 409, "Container %s is not running", c->id);
+                return;
+        }
+        struct runtime_opts ro = {.root = d->runtime_root};
+        struct berr e = {0};
+        struct top_job *t = calloc(1, sizeof(*t));
+        if (!t) {
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        t->d = d;
+        t->r = r;
+        t->fd = -1;
+        int rr = container_pids(&ro, c->id, &t->pids, &t->n, &e);
+        if (rr < 0) {
+                top_free(t);
+                http_reply_errno(r, rr, e.msg);
+                return;
+        }
+        const char *args = http_query(r, "ps_args");
+        t->args = strdup(args && *args ? args : "-ef");
+        /* Arguments are split on spaces, never handed to a shell. */
+        char *argv[64];
+        int argc = 0;
+        _cleanup_free_ char *copy = t->args ? strdup(t->args) : NULL;
+        if (!copy) {
+                top_free(t);
+                http_reply_error(r, 500, "out of memory");
+                return;
+        }
+        argv[argc++] = (char *) "ps";
+        for (char *tok = strtok(copy, " "); tok && argc < 62;
+             tok = strtok(NULL, " "))
+                argv[argc++] = tok;
+        argv[argc] = NULL;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                top_free(t);
+                http_reply_error(r, 500, "pipe: %s", strerror(errno));
+                return;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(p[1], 1);
+                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nul >= 0)
+                        dup2(nul, 2);
+                /* ps writes to a blocking pipe */
+                fcntl(1, F_SETFL, 0);
+                execvp("ps", argv);
+                _exit(127);
+        }
+        close(p[1]);
+        t->fd = p[0];
+        if (pid < 0 ||
+            loop_add_fd(d->loop, t->fd, EPOLLIN, top_on_output, t) < 0) {
+                int err = errno;
+                if (pid > 0) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                }
+                close(t->fd);
+                t->fd = -1;
+                top_free(t);
+                http_reply_error(r, 500, "run ps: %s", strerror(err));
+                return;
+        }
+        t->pid = pid;
+        if (loop_watch_child(d->loop, pid, top_on_exit, t) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &t->status, 0);
+                t->exited = true;
+        }
+        t->timer = loop_add_timer(d->loop, TOP_TIMEOUT_MS, top_on_timeout, t);
+        http_defer(r);
 }
 
 static uint64_t read_u64_file(const char *path) {

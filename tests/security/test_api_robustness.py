@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from conftest import DOCKER
+
 
 def connect(engine):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -164,3 +166,28 @@ def test_clients_that_trickle_bytes_do_not_hold_others(engine):
             s.close()
         for t in threads:
             t.join(5)
+
+
+def test_top_does_not_hold_the_loop(engine, unique):
+    """`top` runs ps on the host: the daemon keeps answering while it does,
+    and ps arguments that make it fail give an error, not a hang."""
+    name = unique + "-top"
+    engine.docker("run", "-d", "--name", name, engine.image, "sleep", "300")
+    try:
+        r = engine.docker("top", name)
+        assert b"sleep 300" in r.stdout
+        r = engine.docker("top", name, "-o", "pid,comm")
+        assert b"sleep" in r.stdout and b"PID" in r.stdout
+        r = engine.docker("top", name, "--no-such-ps-option", check=False)
+        assert r.returncode != 0 and b"ps failed" in r.stderr, r.stderr
+        # many top calls in flight, _ping still quick
+        import subprocess
+        procs = [subprocess.Popen([DOCKER, "top", name], env=engine.env(),
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+                 for _ in range(10)]
+        assert max(ping_time(engine) for _ in range(10)) < 1
+        for p in procs:
+            assert p.wait(timeout=60) == 0
+    finally:
+        engine.docker("rm", "-f", name, check=False)
