@@ -758,17 +758,26 @@ static int build_bundle(struct daemon *d, struct container *c,
                 v++;
                 if (strcmp(v, "unconfined") == 0)
                         continue;
-                /* docker's CLI sends the profile's content; a path that
-                 * reaches us directly is read here. */
-                if (v[0] == '{') {
-                        seccomp = strdup(v);
-                } else {
-                        size_t len;
-                        r = read_file_at(AT_FDCWD, v, 1 << 20, &seccomp, &len);
-                        if (r < 0)
-                                return berr_set(err, r,
-                                                "read seccomp profile '%s'", v);
-                }
+                if (strcmp(v, "builtin") == 0)
+                        continue;
+                /* docker's CLI reads the profile's file and sends its
+                 * content, as moby's daemon expects; the daemon never opens
+                 * a host path an API client names (it would read any file
+                 * of the host for whoever holds the socket). */
+                while (*v == ' ' || *v == '\t' || *v == '\n')
+                        v++;
+                if (v[0] != '{')
+                        return berr_setx(err, EINVAL,
+                                         "invalid --security-opt seccomp: "
+                                         "the value must be the profile's "
+                                         "JSON, \"unconfined\" or "
+                                         "\"builtin\" (the daemon reads no "
+                                         "profile file; the docker CLI sends "
+                                         "the file's content)");
+                free(seccomp);
+                seccomp = strdup(v);
+                if (!seccomp)
+                        return -ENOMEM;
         }
         const char *nm =
                 json_string_value(json_object_get(c->hostcfg, "NetworkMode"));

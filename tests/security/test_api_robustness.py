@@ -6,6 +6,7 @@ deeply nested JSON, clients that trickle bytes), answers each with an
 error, and keeps answering everybody else.
 """
 import grp
+import json
 import os
 import socket
 import stat
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DOCKER
+from conftest import DOCKER, api_json
 
 
 def connect(engine):
@@ -191,3 +192,21 @@ def test_top_does_not_hold_the_loop(engine, unique):
             assert p.wait(timeout=60) == 0
     finally:
         engine.docker("rm", "-f", name, check=False)
+
+
+def test_seccomp_option_never_reads_a_daemon_host_file(engine, unique):
+    """An API client naming a host path as a seccomp profile gets an error;
+    the daemon opens nothing (the docker CLI sends the file's content)."""
+    st, body = api_json(engine, "POST",
+                        f"/v1.44/containers/create?name={unique}-sc",
+                        {"Image": engine.image, "Cmd": ["true"],
+                         "HostConfig": {"SecurityOpt": [
+                             "seccomp=/etc/shadow"]}})
+    if st == 201:
+        st2, body2 = api_json(engine, "POST",
+                              f"/v1.44/containers/{unique}-sc/start")
+        api_json(engine, "DELETE", f"/v1.44/containers/{unique}-sc?force=1")
+        st, body = st2, body2
+    assert 400 <= st < 500, (st, body)
+    assert "profile's JSON" in json.dumps(body)
+    assert "root:" not in json.dumps(body)
