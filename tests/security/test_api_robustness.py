@@ -13,7 +13,6 @@ import stat
 import threading
 import time
 
-import pytest
 
 from conftest import DOCKER, api_json
 

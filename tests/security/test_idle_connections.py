@@ -10,35 +10,14 @@ import resource
 import socket
 import time
 
+
+from conftest import ping_seconds, raw_connect
+
 IDLE_TIMEOUT = 30
 
 
-def _connect(engine):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(engine.sock)
-    return s
-
-
-def ping_seconds(engine, timeout=10):
-    t0 = time.monotonic()
-    s = _connect(engine)
-    s.settimeout(timeout)
-    try:
-        s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    assert data.startswith(b"HTTP/1.1 200"), data[:100]
-    return time.monotonic() - t0
-
-
 def open_stream(engine, path):
-    s = _connect(engine)
+    s = raw_connect(engine)
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
     return s
 
@@ -76,7 +55,7 @@ def test_many_idle_connections_do_not_lock_out(engine, unique):
     idle = []
     try:
         for _ in range(want):
-            idle.append(_connect(engine))
+            idle.append(raw_connect(engine))
         time.sleep(0.5)
         worst = max(ping_seconds(engine) for _ in range(5))
         assert worst < 2.0, worst
@@ -101,13 +80,13 @@ def test_idle_connection_times_out_but_streams_do_not(engine, unique):
     name = unique + "sleeper"
     engine.docker("run", "-d", "--name", name, engine.image, "sleep",
                   str(IDLE_TIMEOUT + 8))
-    idle = _connect(engine)
+    idle = raw_connect(engine)
     # A connection that sent half a request (slowloris) is idle too.
-    half = _connect(engine)
+    half = raw_connect(engine)
     half.sendall(b"GET /_ping HTTP/1.1\r\nHost")
     events = open_stream(engine, "/v1.44/events?filters=%7B%22container%22"
                          "%3A%5B%22" + name + "%22%5D%7D")
-    wait = _connect(engine)
+    wait = raw_connect(engine)
     wait.sendall(("POST /v1.44/containers/%s/wait HTTP/1.1\r\nHost: x\r\n"
                   "Content-Length: 0\r\n\r\n" % name).encode())
     try:

@@ -16,51 +16,9 @@ import time
 import pytest
 
 from conftest import Engine  # noqa: F401  (re-exported integration fixture)
+from conftest import ping_seconds, raw_connect, rss_kib
 
 LINE = "x" * 100
-
-
-def _connect(engine, rcvbuf=None):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.connect(engine.sock)
-    return s
-
-
-def ping_seconds(engine, timeout=10):
-    """Time for a fresh connection's GET /_ping to be answered (inf when
-    it is not answered within `timeout`)."""
-    try:
-        return _ping(engine, timeout)
-    except OSError:
-        return float("inf")
-
-
-def _ping(engine, timeout):
-    t0 = time.monotonic()
-    s = _connect(engine)
-    s.settimeout(timeout)
-    try:
-        s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    assert data.startswith(b"HTTP/1.1 200"), data[:100]
-    return time.monotonic() - t0
-
-
-def rss_kb(engine):
-    with open("/proc/%d/status" % engine.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for berthd")
 
 
 def log_files(engine, name):
@@ -72,7 +30,7 @@ def log_files(engine, name):
 
 def stalled_follower(engine, cid):
     """A logs -f client that never reads (tiny receive buffer)."""
-    s = _connect(engine, rcvbuf=4096)
+    s = raw_connect(engine, rcvbuf=4096)
     s.sendall(("GET /v1.44/containers/%s/logs?follow=1&stdout=1&stderr=1 "
                "HTTP/1.1\r\nHost: x\r\n\r\n" % cid).encode())
     return s
@@ -88,18 +46,18 @@ def test_stalled_followers_stay_bounded_and_are_freed(engine, unique):
     cid = (cid.decode() if isinstance(cid, bytes) else cid).strip()
     try:
         time.sleep(1)
-        before = rss_kb(engine)
+        before = rss_kib(engine.proc.pid)
         followers = [stalled_follower(engine, cid) for _ in range(12)]
         # Long enough for an unbounded daemon to buffer hundreds of MB.
         worst_ping = 0.0
         for _ in range(12):
             time.sleep(0.5)
             worst_ping = max(worst_ping, ping_seconds(engine, timeout=3))
-        during = rss_kb(engine)
+        during = rss_kib(engine.proc.pid)
         for s in followers:
             s.close()
         time.sleep(1.5)
-        after = rss_kb(engine)
+        after = rss_kib(engine.proc.pid)
         worst_ping = max(worst_ping, ping_seconds(engine))
         # 12 stalled clients cost at most a few hundred KiB each.
         assert during - before < 32 * 1024, (before, during)
@@ -122,7 +80,7 @@ def test_hung_up_followers_are_freed(engine, unique):
     fd_dir = "/proc/%d/fd" % engine.proc.pid
     try:
         time.sleep(1)
-        before, fds_before = rss_kb(engine), len(os.listdir(fd_dir))
+        before, fds_before = rss_kib(engine.proc.pid), len(os.listdir(fd_dir))
         for _ in range(3):
             socks = [stalled_follower(engine, cid) for _ in range(5)]
             time.sleep(2)
@@ -130,7 +88,7 @@ def test_hung_up_followers_are_freed(engine, unique):
                 s.close()
         time.sleep(2)
         ping = ping_seconds(engine)
-        after, fds_after = rss_kb(engine), len(os.listdir(fd_dir))
+        after, fds_after = rss_kib(engine.proc.pid), len(os.listdir(fd_dir))
         assert after - before < 32 * 1024, (before, after)
         assert fds_after <= fds_before + 2, (fds_before, fds_after)
         assert ping < 1.0, ping
@@ -149,10 +107,10 @@ def test_big_log_read_does_not_stall_the_loop(engine, unique):
         assert size > 250 * 1000 * 1000, size
         cid = engine.docker("inspect", "-f", "{{.Id}}", name).stdout
         cid = (cid.decode() if isinstance(cid, bytes) else cid).strip()
-        before = rss_kb(engine)
+        before = rss_kib(engine.proc.pid)
         # A reader that reads slowly: the daemon must neither hold the
         # file in memory nor read it all in one go on its loop.
-        s = _connect(engine, rcvbuf=65536)
+        s = raw_connect(engine, rcvbuf=65536)
         s.sendall(("GET /v1.44/containers/%s/logs?stdout=1 HTTP/1.1\r\n"
                    "Host: x\r\n\r\n" % cid).encode())
         s.settimeout(2)
@@ -165,10 +123,10 @@ def test_big_log_read_does_not_stall_the_loop(engine, unique):
             except socket.timeout:
                 pass
             worst = max(worst, ping_seconds(engine, timeout=3))
-        during = rss_kb(engine)
+        during = rss_kib(engine.proc.pid)
         # And a reader that takes it all gets it all, in order.
         s.close()
-        s = _connect(engine)
+        s = raw_connect(engine)
         s.sendall(("GET /v1.44/containers/%s/logs?stdout=1&tail=3 "
                    "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                    % cid).encode())

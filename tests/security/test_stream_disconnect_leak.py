@@ -5,22 +5,13 @@ in a loop.  Found by tests/fuzz/daemon (a leak report on the events
 seed).  The check: fill the event ring, then let many clients ask for
 /events?since=0 (a reply buffer of the whole ring each) and hang up; the
 daemon's resident memory must not grow by their buffers."""
-import os
 import socket
 
 import pytest
 
-from conftest import api_json
+from conftest import api_json, rss_kib
 
 CLIENTS = 300
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def events_and_hang_up(engine):
