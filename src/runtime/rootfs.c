@@ -353,6 +353,42 @@ static int userns_with_maps(const struct spec_idmap *u, size_t nu,
         return r < 0 ? r : fd;
 }
 
+/* Why an idmapped mount of `fd` may fail: which filesystem it is on and
+ * the kernel that taught that filesystem idmapped mounts. */
+static void idmap_support_hint(int fd, char *buf, size_t size) {
+        static const struct {
+                unsigned long magic;
+                const char *name, *since;
+        } known[] = {
+                {EXT4_SUPER_MAGIC, "ext4", "5.12"},
+                {XFS_SUPER_MAGIC, "xfs", "5.12"},
+                {MSDOS_SUPER_MAGIC, "fat", "5.12"},
+                {BTRFS_SUPER_MAGIC, "btrfs", "5.15"},
+                {F2FS_SUPER_MAGIC, "f2fs", "5.18"},
+                {OVERLAYFS_SUPER_MAGIC, "overlayfs", "5.19"},
+                {TMPFS_MAGIC, "tmpfs", "6.3"},
+                {CEPH_SUPER_MAGIC, "cephfs", "6.7"},
+        };
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0) {
+                snprintf(buf, size,
+                         "the filesystem may not support idmapped mounts");
+                return;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(known); k++)
+                if ((unsigned long) sf.f_type == known[k].magic) {
+                        snprintf(buf, size,
+                                 "it is on %s, which supports idmapped "
+                                 "mounts since Linux %s",
+                                 known[k].name, known[k].since);
+                        return;
+                }
+        snprintf(buf, size,
+                 "its filesystem (type 0x%lx) does not support idmapped "
+                 "mounts on this kernel",
+                 (unsigned long) sf.f_type);
+}
+
 int rootfs_make_idmapped_mounts(const struct spec *s, int **ret,
                                 struct berr *err) {
         *ret = NULL;
@@ -413,11 +449,11 @@ int rootfs_make_idmapped_mounts(const struct spec *s, int **ret,
                 if (syscall(SYS_mount_setattr, tree, "",
                             AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0),
                             &a, sizeof(a)) < 0) {
-                        r = berr_set(err, errno,
-                                     "mounts[%zu]: id-map '%s' (the "
-                                     "filesystem may not support idmapped "
-                                     "mounts)",
-                                     i, m->source);
+                        int e = errno;
+                        char why[160];
+                        idmap_support_hint(tree, why, sizeof(why));
+                        r = berr_set(err, e, "mounts[%zu]: id-map '%s' (%s)", i,
+                                     m->source, why);
                         close(tree);
                         close(ns);
                         break;
