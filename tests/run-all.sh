@@ -125,34 +125,6 @@ if [ -x build-asan/src/daemon/berthd ] && [ -x build-asan/src/worker/berth-worke
         count_junit "$RESULTS/asan-registry.xml"
 fi
 
-step "kernel 6.1 guests: cgroup v2 without systemd, cgroup v1 (tests/vm)"
-# Debian 12's own kernel in QEMU (TCG) with this machine's root, so the
-# same build and tests run there; each cell counts its tests.  The subset
-# leaves out what the guests cannot host (peers: dockerd, podman,
-# containerd) and what repeats nothing kernel-specific (CLI formatting).
-VM_TESTS="tests/integration/test_engine.py tests/integration/test_runtime_core.py
-tests/integration/test_network.py tests/integration/test_user_networks.py
-tests/integration/test_build.py tests/integration/test_registry.py
-tests/security"
-for cell in v2 v1; do
-        out="$RESULTS/vm-$cell"
-        t0=$(date +%s)
-        bash tests/vm/vm.sh "$cell" "$out" "cd '$ROOT' &&
-                BERTH_RUNTIME='$ROOT/build/src/runtime/berth-runtime' \
-                BERTH_PROBE='$ROOT/build/tests/berth-probe' \
-                /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-                $(echo $VM_TESTS) --junitxml=/results/junit.xml"
-        rc=$?
-        tail -5 "$out/out" 2>/dev/null
-        grep -E '^(FAILED|ERROR) ' "$out/out" 2>/dev/null
-        echo "cell $cell: exit $rc in $(($(date +%s) - t0)) s"
-        if [ -f "$out/junit.xml" ]; then
-                count_junit "$out/junit.xml"
-        else
-                fail=$((fail + 1))
-        fi
-done
-
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
