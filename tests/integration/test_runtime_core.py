@@ -24,6 +24,27 @@ RUNTIME = os.environ.get("BERTH_RUNTIME",
                          str(REPO / "build/src/runtime/berth-runtime"))
 PROBE = os.environ.get("BERTH_PROBE", str(REPO / "build/tests/berth-probe"))
 CGROUP_ROOT = pathlib.Path("/sys/fs/cgroup")
+# A pure cgroup v2 host (no v1 controller hierarchies): limits live in one
+# directory per group, under other file names.
+PURE_V2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+
+
+def cg_inside(ctrl, v1_file, v2_file):
+    """A limit file as the container sees it under /sys/fs/cgroup."""
+    return (f"/sys/fs/cgroup/{v2_file}" if PURE_V2
+            else f"/sys/fs/cgroup/{ctrl}/{v1_file}")
+
+
+def cg_host_dir(ctrl, cid):
+    """The container's group directory on the host, for controller
+    `ctrl` (one directory for all of them on pure v2)."""
+    return (CGROUP_ROOT / "berth" / cid if PURE_V2
+            else CGROUP_ROOT / ctrl / "berth" / cid)
+
+
+def _berth_parents():
+    return list(CGROUP_ROOT.glob("*/berth")) + (
+        [CGROUP_ROOT / "berth"] if (CGROUP_ROOT / "berth").is_dir() else [])
 
 
 @pytest.fixture(scope="session")
@@ -112,9 +133,9 @@ class Runtime:
 def _berth_cgroup_parent():
     """berth keeps its top-level "berth" group between containers (as
     Docker keeps "docker"); when this session made it, remove it after."""
-    existed = {str(p) for p in CGROUP_ROOT.glob("*/berth")}
+    existed = {str(p) for p in _berth_parents()}
     yield
-    for p in CGROUP_ROOT.glob("*/berth"):
+    for p in _berth_parents():
         if str(p) not in existed:
             try:
                 p.rmdir()
@@ -123,7 +144,8 @@ def _berth_cgroup_parent():
 
 
 def _cgroup_dirs(cid):
-    return [str(p) for p in CGROUP_ROOT.glob(f"*/berth/{cid}")]
+    return [str(p) for p in CGROUP_ROOT.glob(f"*/berth/{cid}")] + [
+        str(p) for p in CGROUP_ROOT.glob(f"berth/{cid}")]
 
 
 @pytest.fixture
@@ -229,7 +251,7 @@ def test_probe_reports_what_the_container_sees(rt):
     assert int(seen["CapInh"], 16) == 0 and int(seen["CapAmb"], 16) == 0
     assert seen["NoNewPrivs"] == "1"
     assert sorted(seen["fds"]) == ["0", "1", "2"], seen["fds"]
-    assert seen["cgroup"]["/sys/fs/cgroup/pids/pids.max"] == "42"
+    assert seen["cgroup"][cg_inside("pids", "pids.max", "pids.max")] == "42"
     targets = {m["target"]: m for m in seen["mounts"]}
     assert targets["/proc"]["type"] == "proc"
     assert "ro" in targets["/sys"]["options"].split(",")
@@ -387,7 +409,8 @@ def _memory_oom_case(rt, limit):
 
 
 def test_memory_limit_oom_kills_and_is_visible_inside(rt):
-    b, cfg = rt.bundle(["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+    b, cfg = rt.bundle(["cat", cg_inside("memory", "memory.limit_in_bytes",
+                                         "memory.max")])
     cfg["linux"]["resources"] = {"memory": {"limit": 32 << 20}}
     rt.write(b, cfg)
     r = rt.cmd("run", "-b", str(b), rt.new_id(), check=True)
@@ -398,7 +421,7 @@ def test_memory_limit_oom_kills_and_is_visible_inside(rt):
 
 def test_pids_limit_stops_fork_bomb(rt):
     b, cfg = rt.bundle(["sh", "-c",
-                        "cat /sys/fs/cgroup/pids/pids.max; "
+                        f"cat {cg_inside('pids', 'pids.max', 'pids.max')}; "
                         "for i in $(seq 40); do sleep 5 & done 2>&1 | "
                         "grep -c -i 'resource\\|fork' ; true"])
     cfg["linux"]["resources"] = {"pids": {"limit": 16}}
@@ -410,14 +433,21 @@ def test_pids_limit_stops_fork_bomb(rt):
 
 
 def test_cpu_quota_in_cgroup_files(rt):
-    b, cfg = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
-                        "/sys/fs/cgroup/cpu/cpu.cfs_period_us "
-                        "/sys/fs/cgroup/cpu/cpu.shares"])
+    if PURE_V2:
+        files = "/sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight"
+        # runc's shares -> weight: 1 + (shares - 2) * 9999 / 262142
+        want = ["50000", "100000", str(1 + (512 - 2) * 9999 // 262142)]
+    else:
+        files = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+                 "/sys/fs/cgroup/cpu/cpu.cfs_period_us "
+                 "/sys/fs/cgroup/cpu/cpu.shares")
+        want = ["50000", "100000", "512"]
+    b, cfg = rt.bundle(["sh", "-c", "cat " + files])
     cfg["linux"]["resources"] = {"cpu": {"quota": 50000, "period": 100000,
                                          "shares": 512}}
     rt.write(b, cfg)
     r = rt.cmd("run", "-b", str(b), rt.new_id(), check=True)
-    assert r.stdout.split() == ["50000", "100000", "512"]
+    assert r.stdout.split() == want
 
 
 def test_seccomp_profile_enforced(rt):
@@ -467,9 +497,11 @@ def test_pause_resume_and_update(rt):
     res = {"memory": {"limit": 64 << 20}, "pids": {"limit": 33}}
     rt.cmd("update", "--resources", "-", cid, check=True,
            input=json.dumps(res))
-    d = CGROUP_ROOT / "memory/berth" / cid
-    assert (d / "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
-    assert (CGROUP_ROOT / "pids/berth" / cid / "pids.max").read_text().strip() == "33"
+    mem = cg_host_dir("memory", cid) / (
+        "memory.max" if PURE_V2 else "memory.limit_in_bytes")
+    assert mem.read_text().strip() == str(64 << 20)
+    pids = cg_host_dir("pids", cid) / "pids.max"
+    assert pids.read_text().strip() == "33"
 
 
 def test_hooks_get_state_and_run_in_order(rt, tmp_path):
@@ -774,7 +806,7 @@ def test_delete_force_cleans_a_half_made_container(rt):
     d = rt.root / cid
     d.mkdir(parents=True)
     (d / "config.json").write_text(json.dumps(cfg))
-    mem = CGROUP_ROOT / "memory/berth" / cid
+    mem = cg_host_dir("memory", cid)
     mem.mkdir(parents=True)
     r = rt.cmd("delete", cid)
     assert r.returncode != 0 and cid in r.stderr

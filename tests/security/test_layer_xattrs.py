@@ -43,6 +43,20 @@ def pax_layer():
     return buf.getvalue()
 
 
+def user_xattrs_work(d):
+    """Whether the filesystem of `d` takes user.* xattrs at all."""
+    probe = os.path.join(d, ".xattr-probe")
+    with open(probe, "w"):
+        pass
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.unlink(probe)
+
+
 def test_trusted_xattrs_dropped_from_layers(engine, tmp_path, unique):
     # The base image's save archive, with one more (hostile) layer.
     base = engine.docker("save", IMAGE).stdout
@@ -89,7 +103,9 @@ def test_trusted_xattrs_dropped_from_layers(engine, tmp_path, unique):
     fx = names(os.path.join(diff, "file"))
     assert not {n for n in fx if n.startswith("trusted.")}, fx
     assert "security.selinux" not in fx, fx
-    assert os.getxattr(os.path.join(diff, "file"), "user.keep") == b"kept"
+    if user_xattrs_work(engine.data_root):  # tmpfs: only since Linux 6.6
+        assert os.getxattr(os.path.join(diff, "file"),
+                           "user.keep") == b"kept"
     assert "security.capability" in fx, fx
 
     # And what a container sees: /etc is the base's plus the addition,
