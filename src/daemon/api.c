@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
+#include "cleanup.h"
 #include "error.h"
 #include "http.h"
 #include "image.h"
@@ -35,6 +38,35 @@ static json_t *version_json(void) {
                 API_VERSION_MIN, "GitCommit", BERTH_COMMIT, "GoVersion",
                 "none (C)", "Os", "linux", "Arch", arch, "KernelVersion",
                 u.release, "BuildTime", "");
+}
+
+/* docker's name for the filesystem under the data root ("extfs" covers
+ * ext2/3/4, which share a magic). */
+#ifndef ZFS_SUPER_MAGIC
+#define ZFS_SUPER_MAGIC 0x2fc12fc1
+#endif
+
+static const char *backing_fs(const char *path) {
+        static const struct {
+                unsigned long magic;
+                const char *name;
+        } names[] = {
+                {EXT4_SUPER_MAGIC, "extfs"},
+                {XFS_SUPER_MAGIC, "xfs"},
+                {BTRFS_SUPER_MAGIC, "btrfs"},
+                {TMPFS_MAGIC, "tmpfs"},
+                {OVERLAYFS_SUPER_MAGIC, "overlayfs"},
+                {F2FS_SUPER_MAGIC, "f2fs"},
+                {ZFS_SUPER_MAGIC, "zfs"},
+                {NFS_SUPER_MAGIC, "nfs"},
+        };
+        struct statfs sf;
+        if (statfs(path, &sf) < 0)
+                return "<unknown>";
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if ((unsigned long) sf.f_type == names[i].magic)
+                        return names[i].name;
+        return "<unknown>";
 }
 
 static void info(struct daemon *d, struct http_req *r) {
@@ -65,6 +97,8 @@ static void info(struct daemon *d, struct http_req *r) {
         }
         free(imgs);
         bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+        const char *logdrv =
+                json_string_value(json_object_get(d->log_config, "Type"));
         json_t *j = json_pack(
                 "{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:[[s,s]], s:b, s:b,"
                 " s:b, s:b, s:b, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
@@ -73,14 +107,16 @@ static void info(struct daemon *d, struct http_req *r) {
                 "ID", "berth", "Containers", n, "ContainersRunning", running,
                 "ContainersPaused", paused, "ContainersStopped", stopped,
                 "Images", nimages, "Driver", "overlay2", "DriverStatus",
-                "Backing Filesystem", "extfs", "MemoryLimit", true, "SwapLimit",
-                true, "CpuCfsPeriod", true, "CpuCfsQuota", true,
-                "OomKillDisable", true, "LoggingDriver", "json-file",
-                "CgroupDriver", "cgroupfs", "NEventsListener", 0,
-                "KernelVersion", u.release, "OperatingSystem", "Linux",
-                "OSType", "linux", "Architecture", u.machine,
-                "IndexServerAddress", "https://index.docker.io/v1/", "NCPU",
-                (int) sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
+                "Backing Filesystem", backing_fs(d->data_root), "MemoryLimit",
+                true, "SwapLimit", true, "CpuCfsPeriod", true, "CpuCfsQuota",
+                true,
+                /* v2 cannot switch the OOM killer off (docker says so too) */
+                "OomKillDisable", !v2, "LoggingDriver",
+                logdrv ? logdrv : "json-file", "CgroupDriver", "cgroupfs",
+                "NEventsListener", 0, "KernelVersion", u.release,
+                "OperatingSystem", "Linux", "OSType", "linux", "Architecture",
+                u.machine, "IndexServerAddress", "https://index.docker.io/v1/",
+                "NCPU", (int) sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
                 (json_int_t) si.totalram * si.mem_unit, "DockerRootDir",
                 d->data_root, "Name", host, "ServerVersion", BERTH_VERSION,
                 "DefaultRuntime", "berth", "Warnings", "Swarm",
