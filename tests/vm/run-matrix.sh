@@ -5,7 +5,7 @@
 # of `make check`: the runtime's own tests still fail on pure v2 there.
 # Ends with "N passed, N failed" like tests/run-all.sh.  `make check-vm`.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 pass=0
 fail=0
