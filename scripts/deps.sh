@@ -8,11 +8,9 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev libjansson-dev
       libmicrohttpd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
       python3-docker libisal-dev libzstd-dev zlib1g-dev
       docker-registry skopeo apache2-utils openssl zstd ca-certificates
-      libmnl-dev libnftables-dev nftables docker-compose curl)
-# The kernel matrix (make check-vm) needs QEMU and Debian 12's kernel.
-if [ "${1:-}" = vm ]; then
-        PKGS+=(qemu-system-x86 linux-image-amd64)
-fi
+      libmnl-dev libnftables-dev nftables docker-compose curl
+      qemu-system-x86 linux-image-amd64)
+# (the last two: the kernel matrix, QEMU guests of Debian 12's kernel 6.1)
 missing=()
 for p in "${PKGS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -125,6 +125,14 @@ if [ -x build-asan/src/daemon/berthd ] && [ -x build-asan/src/worker/berth-worke
         count_junit "$RESULTS/asan-registry.xml"
 fi
 
+step "kernel 6.1 in QEMU guests: cgroup v2 without systemd, cgroup v1 (tests/vm)"
+# About 9 minutes a cell on this machine's 2 cores (TCG, no KVM).
+bash tests/vm/run-matrix.sh | tee "$RESULTS/vm.log"
+read -r p f < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$RESULTS/vm.log" |
+        tail -1 | awk '{print $1, $3}')
+pass=$((pass + ${p:-0}))
+fail=$((fail + ${f:-1}))
+
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,9 +1,9 @@
 #!/bin/bash
-# The kernel matrix (issue 14, in progress): the integration and security
-# tests in QEMU guests of Debian 12's kernel 6.1, with cgroup v2 (no
-# systemd, empty root subtree_control) and with cgroup v1.  Not yet part
-# of `make check`: the runtime's own tests still fail on pure v2 there.
-# Ends with "N passed, N failed" like tests/run-all.sh.  `make check-vm`.
+# The kernel matrix: the integration and kernel-facing security tests in
+# QEMU guests of Debian 12's kernel 6.1, with cgroup v2 (no systemd, empty
+# root subtree_control) and with cgroup v1.  Part of `make check`
+# (tests/run-all.sh), or alone with `make check-vm`.  Ends with
+# "N passed, N failed" like tests/run-all.sh.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
