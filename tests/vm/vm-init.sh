@@ -29,6 +29,13 @@ for d in tmp run var/lib/berth var/lib/containers var/lib/docker; do
         mkdir -p $R/$d
         mount -t tmpfs -o mode=1777 tmp $R/$d
 done
+# The checkout the tests run from may lie under one of those (CI clones
+# into /tmp): bring the host's copy back at its own path.
+src=$(cat $R/results/srcdir 2>/dev/null)
+if [ -n "$src" ] && [ -d "/lower$src" ]; then
+        mkdir -p "$R$src"
+        mount -o bind "/lower$src" "$R$src"
+fi
 case $cell in
 v2)
         mount -t cgroup2 cgroup2 $R/sys/fs/cgroup

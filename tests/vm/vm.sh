@@ -23,6 +23,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/rc" "$out/out"
 printf '%s\n' "$cmd" >"$out/cmd.sh"
+# The checkout, which the guest keeps visible at its path (vm-init.sh).
+(cd "$here/../.." && pwd) >"$out/srcdir"
 
 # The initramfs: static busybox, the modules the guest needs (with their
 # dependencies, in load order) and init.  Cached by kernel and script.
