@@ -60,6 +60,9 @@ if [ ! -f "$initrd" ]; then
         chmod 755 "$tmp/init"
         (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.new"
         mv "$initrd.new" "$initrd"
+        # Older initramfs images (other scripts or kernels) are not kept.
+        find /var/tmp -maxdepth 1 -name 'berth-vm-*.cpio.gz' \
+                ! -path "$initrd" -delete
         rm -rf "$tmp"
         trap - EXIT
 fi
