@@ -30,11 +30,14 @@ install: build
 	install -m 0644 contrib/berthd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/berthd.service
 	getent group berth >/dev/null || groupadd --system berth
 
-check: deps
+check:
+	bash scripts/deps.sh tests
 	bash tests/run-all.sh
 
 # Only the kernel matrix (QEMU guests of kernel 6.1; also part of check).
-check-vm: deps build
+check-vm:
+	bash scripts/deps.sh tests
+	$(MAKE) build
 	bash tests/vm/run-matrix.sh
 
 demo: deps build install

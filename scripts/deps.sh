@@ -8,9 +8,13 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev libjansson-dev
       libmicrohttpd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
       python3-docker libisal-dev libzstd-dev zlib1g-dev
       docker-registry skopeo apache2-utils openssl zstd ca-certificates
-      libmnl-dev libnftables-dev nftables docker-compose curl
-      qemu-system-x86 linux-image-amd64)
-# (the last two: the kernel matrix, QEMU guests of Debian 12's kernel 6.1)
+      libmnl-dev libnftables-dev nftables docker-compose curl)
+# `deps.sh tests` adds what only the tests need: QEMU and Debian 12's
+# kernel for the kernel matrix (never installed by `make demo`: a kernel
+# package changes the host's boot configuration).
+if [ "${1:-}" = tests ]; then
+        PKGS+=(qemu-system-x86 linux-image-amd64)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
