@@ -34,9 +34,10 @@ _spec.loader.exec_module(_it)
 WARMUP = 150
 CYCLES = 300
 CLIENTS = 4
-# The leak cost ~2 KB per cycle (600 KB over CYCLES); the fixed daemon
-# stays flat after warm-up, give or take a few pages of allocator slack.
-ALLOWED_KB = 256
+# The leak cost ~2 KB per cycle (584-588 KB over CYCLES, measured with
+# the fix reverted); the fixed daemon stays flat after warm-up, give or
+# take allocator slack (0-260 KB seen over clean-clone runs).
+ALLOWED_KB = 400
 
 
 @pytest.fixture(scope="module")
